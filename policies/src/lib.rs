@@ -1,0 +1,3 @@
+//! Policies and their training (PPO), vectorised rollouts and policy files.
+
+#![warn(missing_docs)]

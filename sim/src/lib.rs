@@ -1,0 +1,30 @@
+//! Simulators of the Clearpath Warthog.
+//!
+//! A [`RobotParams`] and a [`World`] (geofence, obstacles, terrain patches) go into either
+//! simulator: [`LowFidelity`] (planar skid-steer kinematics with lag, analytic range rays; meant
+//! for training at millions of steps per second) or [`HighFidelity`] (rapier3d rigid body with
+//! four suspended wheels, slip, terrain, latency and noise). Both implement [`Simulator`]:
+//! `reset(start, seed)`, then `step(VelocityCmd) -> StepInfo` once per control period, with
+//! [`Sensors`] (odometry, IMU, ranges) read after each step. Every random draw comes from the
+//! seed given to `reset`; nothing reads the clock.
+
+#![warn(missing_docs)]
+
+mod config;
+mod error;
+pub mod geometry;
+mod high_fidelity;
+mod low_fidelity;
+mod robot;
+mod simulator;
+mod world;
+
+pub use config::{HighFidelityConfig, LowFidelityConfig, NoiseConfig, Randomisation, Range, RayConfig};
+pub use error::Error;
+pub use high_fidelity::HighFidelity;
+pub use low_fidelity::LowFidelity;
+pub use robot::RobotParams;
+pub use simulator::{
+    Fidelity, Imu, Odometry, PlanarState, Sensors, Simulator, Status, StepInfo, VelocityCmd, wrap_angle,
+};
+pub use world::{Obstacle, Shape, TerrainPatch, Vec2, World};

@@ -1,0 +1,2 @@
+//! placeholder until the helper writes it
+#[derive(Debug)] pub struct LowFidelity;

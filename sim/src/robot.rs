@@ -1,0 +1,119 @@
+//! The Clearpath Warthog (W200) as both simulators see it.
+
+/// Physical and control parameters of the robot.
+///
+/// Defaults are the Warthog's: Clearpath `clearpath_control/config/w200/control.yaml` and the
+/// W200 URDF. The skid-steer controller converts a twist to wheel speeds with the *effective*
+/// separation `wheel_separation_m * wheel_separation_multiplier` (1.6875 m), which is larger than
+/// the geometric track because the wheels slip sideways while the robot turns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RobotParams {
+    /// Wheel radius (m).
+    pub wheel_radius_m: f64,
+    /// Nominal wheel separation in the controller configuration (m).
+    pub wheel_separation_m: f64,
+    /// Multiplier the controller applies to the separation to account for skid-steer slip.
+    pub wheel_separation_multiplier: f64,
+    /// Geometric track: distance between left and right wheel centres (m).
+    pub track_m: f64,
+    /// Distance between front and rear axles (m).
+    pub wheelbase_m: f64,
+    /// Chassis length, for the collision footprint (m).
+    pub length_m: f64,
+    /// Chassis width, for the collision footprint (m).
+    pub width_m: f64,
+    /// Height of the centre of mass above the ground (m).
+    pub com_height_m: f64,
+    /// Total mass (kg).
+    pub mass_kg: f64,
+    /// Controller limit on forward speed (m/s).
+    pub max_speed_mps: f64,
+    /// Controller limit on yaw rate (rad/s).
+    pub max_yaw_rate_rps: f64,
+    /// Controller limit on linear acceleration (m/s²).
+    pub max_accel_mps2: f64,
+    /// Controller limit on yaw acceleration (rad/s²).
+    pub max_yaw_accel_rps2: f64,
+    /// Time constant of the first-order lag between commanded and actual wheel speed (s).
+    pub motor_lag_s: f64,
+    /// Control rate of the velocity controller and of the policies (Hz).
+    pub control_hz: f64,
+    /// The controller stops the robot when no command arrived for this long (s).
+    pub cmd_timeout_s: f64,
+    /// Height of the range sensor above the ground (m).
+    pub lidar_height_m: f64,
+}
+
+impl Default for RobotParams {
+    fn default() -> Self {
+        Self {
+            wheel_radius_m: 0.3,
+            wheel_separation_m: 1.5,
+            wheel_separation_multiplier: 1.125,
+            // W200 URDF: wheels at y = ±0.568 m.
+            track_m: 1.136,
+            wheelbase_m: 0.915,
+            length_m: 1.52,
+            width_m: 1.38,
+            com_height_m: 0.45,
+            mass_kg: 260.0,
+            max_speed_mps: 5.0,
+            max_yaw_rate_rps: 4.0,
+            // Our assumption for the W200 under the stock controller: reaches 3 m/s in about 1 s.
+            max_accel_mps2: 3.0,
+            max_yaw_accel_rps2: 6.0,
+            motor_lag_s: 0.15,
+            control_hz: 50.0,
+            cmd_timeout_s: 0.25,
+            lidar_height_m: 0.6,
+        }
+    }
+}
+
+impl RobotParams {
+    /// Effective wheel separation the skid-steer controller uses (m): 1.6875 m on the Warthog.
+    pub fn effective_separation_m(&self) -> f64 {
+        self.wheel_separation_m * self.wheel_separation_multiplier
+    }
+
+    /// Control period (s).
+    pub fn control_dt_s(&self) -> f64 {
+        1.0 / self.control_hz
+    }
+
+    /// Left and right wheel rim speeds (m/s) for a twist, as the diff-drive controller computes them.
+    pub fn wheel_speeds(&self, cmd: crate::VelocityCmd) -> (f64, f64) {
+        let half = 0.5 * self.effective_separation_m();
+        (
+            cmd.linear_mps - cmd.angular_rps * half,
+            cmd.linear_mps + cmd.angular_rps * half,
+        )
+    }
+
+    /// Clamp a command to the controller's speed and yaw-rate limits; non-finite parts become 0.
+    pub fn clamp(&self, cmd: crate::VelocityCmd) -> crate::VelocityCmd {
+        let lim = |v: f64, max: f64| if v.is_finite() { v.clamp(-max, max) } else { 0.0 };
+        crate::VelocityCmd {
+            linear_mps: lim(cmd.linear_mps, self.max_speed_mps),
+            angular_rps: lim(cmd.angular_rps, self.max_yaw_rate_rps),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::VelocityCmd;
+
+    #[test]
+    fn warthog_effective_separation_is_1_6875() {
+        assert!((RobotParams::default().effective_separation_m() - 1.6875).abs() < 1e-12);
+    }
+
+    #[test]
+    fn clamp_limits_and_zeroes_nan() {
+        let p = RobotParams::default();
+        let c = p.clamp(VelocityCmd { linear_mps: 9.0, angular_rps: f64::NAN });
+        assert_eq!(c, VelocityCmd { linear_mps: 5.0, angular_rps: 0.0 });
+    }
+}

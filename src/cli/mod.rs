@@ -1,0 +1,108 @@
+//! Subcommands and the mapping from failures to exit codes.
+
+mod simulate;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use sim2real::scenario::{Scenario, ScenarioError};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit codes of DESIGN §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    Success = 0,
+    Runtime = 1,
+    InvalidInput = 2,
+}
+
+impl From<Code> for ExitCode {
+    fn from(c: Code) -> Self {
+        ExitCode::from(c as u8)
+    }
+}
+
+/// An error with the exit code it deserves.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: Code,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    pub fn invalid(error: impl Into<anyhow::Error>) -> Self {
+        Self { code: Code::InvalidInput, error: error.into() }
+    }
+    pub fn runtime(error: impl Into<anyhow::Error>) -> Self {
+        Self { code: Code::Runtime, error: error.into() }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "sim2real", version, about = "Sim-to-real control stack for the Clearpath Warthog")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FidelityArg {
+    Low,
+    High,
+}
+
+impl From<FidelityArg> for sim::Fidelity {
+    fn from(f: FidelityArg) -> Self {
+        match f {
+            FidelityArg::Low => sim::Fidelity::Low,
+            FidelityArg::High => sim::Fidelity::High,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a scenario file; exit 2 with every problem listed if it is invalid.
+    Validate {
+        /// The scenario file.
+        scenario: PathBuf,
+    },
+    /// Drive a route in a simulator with the pure-pursuit baseline; write trajectory.csv and a map.
+    Simulate(simulate::Args),
+}
+
+pub fn run(cli: Cli) -> Result<Code, Failure> {
+    match cli.command {
+        Command::Validate { scenario } => validate(&scenario),
+        Command::Simulate(args) => simulate::run(args),
+    }
+}
+
+pub fn load(path: &Path) -> Result<Scenario, Failure> {
+    Scenario::load(path).map_err(|e: ScenarioError| Failure::invalid(e))
+}
+
+fn validate(path: &Path) -> Result<Code, Failure> {
+    let s = load(path)?;
+    println!(
+        "{}: ok — {} waypoints, {} obstacles, {} terrain patches, {} subtasks",
+        path.display(),
+        s.waypoints().len(),
+        s.world().obstacles.len(),
+        s.world().terrain.len(),
+        s.subtasks().len()
+    );
+    for goal in s.goals() {
+        let routes = s.graph().routes(goal);
+        println!("  goal {goal}: {} route(s)", routes.len());
+        for r in &routes {
+            let ids: Vec<&str> = r.iter().map(|&a| s.subtasks()[a].id().as_str()).collect();
+            println!("    {}", ids.join(" → "));
+        }
+    }
+    let unused = s.graph().unused();
+    if !unused.is_empty() {
+        let ids: Vec<&str> = unused.iter().map(|&a| s.subtasks()[a].id().as_str()).collect();
+        println!("  subtasks on no route: {}", ids.join(", "));
+    }
+    Ok(Code::Success)
+}

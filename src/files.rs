@@ -1,0 +1,46 @@
+//! Writing output files so that a crash or bad input never leaves one half-written.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    with_temp(path, |tmp| std::fs::write(tmp, bytes))
+}
+
+/// Lets `write` produce the file at a temporary path beside `path` (same extension, so format
+/// sniffing by extension still works), then renames it into place. On error the temporary file is
+/// removed and `path` is untouched.
+pub fn with_temp<E: From<io::Error>>(path: &Path, write: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), E> {
+    let tmp = temp_path(path);
+    let result = write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(E::from));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
+    path.with_file_name(format!(".{name}.{}.tmp{ext}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_leaves_the_old_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.csv");
+        write_atomic(&path, b"old").expect("write");
+        let r: io::Result<()> = with_temp(&path, |tmp| {
+            std::fs::write(tmp, b"half")?;
+            Err(io::Error::other("boom"))
+        });
+        assert!(r.is_err());
+        assert_eq!(std::fs::read(&path).expect("read"), b"old");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1, "temp file removed");
+    }
+}

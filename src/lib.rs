@@ -1,0 +1,14 @@
+//! sim2real: a sim-to-real control stack for the Clearpath Warthog.
+//!
+//! This root crate composes the three libraries: a [`scenario::Scenario`] (validated from YAML)
+//! builds `sim` simulators and `verification` regions; [`route`] drives subtask routes in either
+//! simulator with the [`baseline`] pure-pursuit controller; [`plot`] draws maps; the binary
+//! `sim2real` exposes it all on the command line (DESIGN §5).
+
+#![warn(missing_docs)]
+
+pub mod baseline;
+pub mod files;
+pub mod plot;
+pub mod route;
+pub mod scenario;

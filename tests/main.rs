@@ -1,0 +1,4 @@
+//! Cross-crate and system tests: one binary, one module per area.
+
+mod cli;
+mod scenario;
