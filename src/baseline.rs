@@ -156,7 +156,10 @@ mod tests {
     #[test]
     fn slows_down_at_the_end() {
         let mut pp = PurePursuit::new(vec![Vec2::new(0.0, 0.0), Vec2::new(50.0, 0.0)], Default::default());
-        let c = pp.command(&at(49.9, 0.0, 0.0));
-        assert!(c.linear_mps < 0.6, "{c:?}");
+        let near = pp.command(&at(49.99, 0.0, 0.0));
+        assert!(near.linear_mps < 0.6, "{near:?}");
+        let mut pp = PurePursuit::new(vec![Vec2::new(0.0, 0.0), Vec2::new(50.0, 0.0)], Default::default());
+        let ten_m_out = pp.command(&at(40.0, 0.0, 0.0));
+        assert!(ten_m_out.linear_mps > 2.0 * near.linear_mps, "{ten_m_out:?}");
     }
 }

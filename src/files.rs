@@ -11,7 +11,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// Lets `write` produce the file at a temporary path beside `path` (same extension, so format
 /// sniffing by extension still works), then renames it into place. On error the temporary file is
 /// removed and `path` is untouched.
-pub fn with_temp<E: From<io::Error>>(path: &Path, write: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), E> {
+pub fn with_temp<E: From<io::Error>>(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), E>,
+) -> Result<(), E> {
     let tmp = temp_path(path);
     let result = write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(E::from));
     if result.is_err() {

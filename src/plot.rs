@@ -19,11 +19,23 @@ pub struct Track<'a> {
 
 /// Writes a PNG map of the scenario with `tracks` drawn on it; `highlight` lists subtasks whose
 /// nominal paths are drawn boldly.
-pub fn map_png(path: &Path, title: &str, scenario: &Scenario, highlight: &[usize], tracks: &[Track<'_>]) -> anyhow::Result<()> {
+pub fn map_png(
+    path: &Path,
+    title: &str,
+    scenario: &Scenario,
+    highlight: &[usize],
+    tracks: &[Track<'_>],
+) -> anyhow::Result<()> {
     files::with_temp(path, |tmp| draw(tmp, title, scenario, highlight, tracks))
 }
 
-fn draw(path: &Path, title: &str, scenario: &Scenario, highlight: &[usize], tracks: &[Track<'_>]) -> anyhow::Result<()> {
+fn draw(
+    path: &Path,
+    title: &str,
+    scenario: &Scenario,
+    highlight: &[usize],
+    tracks: &[Track<'_>],
+) -> anyhow::Result<()> {
     let world = scenario.world();
     let (lo, hi) = world.bounds();
     let pad = 5.0;
@@ -42,16 +54,26 @@ fn draw(path: &Path, title: &str, scenario: &Scenario, highlight: &[usize], trac
 
     let mut fence: Vec<(f64, f64)> = world.geofence.iter().map(|p| (p.x, p.y)).collect();
     fence.extend(fence.first().copied());
-    chart.draw_series(std::iter::once(PathElement::new(fence, RED.stroke_width(2))))?.label("geofence");
+    chart
+        .draw_series(std::iter::once(PathElement::new(fence, RED.stroke_width(2))))?
+        .label("geofence")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(2)));
     for t in &world.terrain {
         let colour = RGBColor(150, 110, 60).mix(0.25 + 0.5 * t.grade.min(1.0));
         chart.draw_series(std::iter::once(Polygon::new(outline(&t.shape), colour.filled())))?;
     }
+    let lidar_height_m = scenario.robot().lidar_height_m;
     for o in &world.obstacles {
-        chart.draw_series(std::iter::once(Polygon::new(outline(&o.shape), RGBColor(90, 90, 90).filled())))?;
+        // Obstacles the range sensor cannot see (water, kerbs) in blue: they are the treacherous ones.
+        let colour = if o.height_m < lidar_height_m { RGBColor(70, 130, 200) } else { RGBColor(90, 90, 90) };
+        chart.draw_series(std::iter::once(Polygon::new(outline(&o.shape), colour.filled())))?;
     }
     for (i, s) in scenario.subtasks().iter().enumerate() {
-        let style = if highlight.contains(&i) { RGBColor(255, 140, 0).stroke_width(3) } else { RGBColor(180, 180, 220).stroke_width(1) };
+        let style = if highlight.contains(&i) {
+            RGBColor(255, 140, 0).stroke_width(3)
+        } else {
+            RGBColor(180, 180, 220).stroke_width(1)
+        };
         let (elo, ehi) = s.entry().bounding_box();
         let mut pts = vec![(0.5 * (elo.0 + ehi.0), 0.5 * (elo.1 + ehi.1))];
         pts.extend(s.via().iter().map(|p| (p.x, p.y)));
@@ -62,7 +84,11 @@ fn draw(path: &Path, title: &str, scenario: &Scenario, highlight: &[usize], trac
         let is_goal = scenario.goals().contains(wp.id());
         let colour = if is_goal { RGBColor(0, 140, 0) } else { BLACK };
         chart.draw_series(std::iter::once(Circle::new((p.x, p.y), 5, colour.filled())))?;
-        chart.draw_series(std::iter::once(Text::new(wp.id().to_string(), (p.x + 1.5, p.y + 1.5), ("sans-serif", 15).into_font().color(&colour))))?;
+        chart.draw_series(std::iter::once(Text::new(
+            wp.id().to_string(),
+            (p.x + 1.5, p.y + 1.5),
+            ("sans-serif", 15).into_font().color(&colour),
+        )))?;
     }
     for t in tracks {
         let colour = t.colour;

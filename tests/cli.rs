@@ -66,7 +66,8 @@ fn simulate_drives_a_route_and_writes_csv_and_map() {
         let rows: Vec<&str> = csv.lines().collect();
         assert!(rows[0].starts_with("time_s,subtask,x_m,y_m"));
         assert!(rows.len() > 500, "{fidelity}: a real drive has many steps");
-        let last: Vec<f64> = rows[rows.len() - 1].split(',').skip(2).take(2).map(|v| v.parse().expect("number")).collect();
+        let last: Vec<f64> =
+            rows[rows.len() - 1].split(',').skip(2).take(2).map(|v| v.parse().expect("number")).collect();
         let goal = (95.0, 128.0);
         assert!((last[0] - goal.0).hypot(last[1] - goal.1) < 3.0, "{fidelity}: ends at shed_north: {last:?}");
         let png = std::fs::read(out_dir.join("trajectory.png")).expect("png");
@@ -80,7 +81,18 @@ fn simulate_is_deterministic_for_a_seed() {
     let yard = root("scenarios/warthog_yard/scenario.yaml");
     let run = |name: &str| {
         let out_dir = dir.path().join(name);
-        let args = ["simulate", yard.to_str().expect("utf8"), "--fidelity", "high", "--route", "depot_to_dock_south", "--seed", "11", "--out", out_dir.to_str().expect("utf8")];
+        let args = [
+            "simulate",
+            yard.to_str().expect("utf8"),
+            "--fidelity",
+            "high",
+            "--route",
+            "depot_to_dock_south",
+            "--seed",
+            "11",
+            "--out",
+            out_dir.to_str().expect("utf8"),
+        ];
         sim2real(&args);
         std::fs::read(out_dir.join("trajectory.csv")).expect("csv")
     };
@@ -90,7 +102,14 @@ fn simulate_is_deterministic_for_a_seed() {
 #[test]
 fn simulate_rejects_a_route_that_does_not_chain() {
     let yard = root("scenarios/warthog_yard/scenario.yaml");
-    let out = sim2real(&["simulate", yard.to_str().expect("utf8"), "--fidelity", "low", "--route", "depot_to_gate_west,crossroads_to_dock_east"]);
+    let out = sim2real(&[
+        "simulate",
+        yard.to_str().expect("utf8"),
+        "--fidelity",
+        "low",
+        "--route",
+        "depot_to_gate_west,crossroads_to_dock_east",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("cannot follow"), "{}", text(&out.stderr));
 }

@@ -1,4 +1,5 @@
 //! Cross-crate and system tests: one binary, one module per area.
 
 mod cli;
+mod routes;
 mod scenario;

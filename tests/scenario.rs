@@ -24,7 +24,8 @@ fn expected(text: &str) -> Option<&str> {
 #[test]
 fn fixture_table() {
     let files = fixtures();
-    let invalid = files.iter().filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("invalid-")));
+    let invalid =
+        files.iter().filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("invalid-")));
     assert!(invalid.count() >= 12, "at least 12 invalid fixtures");
     for path in &files {
         let name = path.file_name().expect("name").to_string_lossy().into_owned();
@@ -35,7 +36,8 @@ fn fixture_table() {
                 panic!("{name} must load: {e}");
             }
         } else if name.starts_with("invalid-") {
-            let field = expected(&text).unwrap_or_else(|| panic!("{name}: first line must be `# expect: FIELD`"));
+            let field =
+                expected(&text).unwrap_or_else(|| panic!("{name}: first line must be `# expect: FIELD`"));
             let message = match result {
                 Ok(_) => panic!("{name} must fail to load"),
                 Err(e) => e.to_string(),
@@ -48,7 +50,8 @@ fn fixture_table() {
 
 #[test]
 fn out_of_range_messages_give_range_and_value() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenario/invalid-theta-out-of-range.yaml");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenario/invalid-theta-out-of-range.yaml");
     let message = Scenario::load(&path).expect_err("invalid").to_string();
     assert!(message.contains("certify.theta: must be in [0, 1] (got 1.5)"), "{message}");
 }
@@ -56,7 +59,8 @@ fn out_of_range_messages_give_range_and_value() {
 #[test]
 fn every_problem_is_reported_at_once() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scenario/valid-minimal.yaml");
-    let text = std::fs::read_to_string(path).expect("read")
+    let text = std::fs::read_to_string(path)
+        .expect("read")
         .replace("theta: 0.9}", "theta: .nan}")
         .replace("horizon_steps: 1500", "horizon_steps: 0");
     match Scenario::parse(&text, Path::new("two.yaml")) {
@@ -71,7 +75,8 @@ fn every_problem_is_reported_at_once() {
 }
 
 fn yard() -> Scenario {
-    Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/warthog_yard/scenario.yaml")).expect("yard loads")
+    Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/warthog_yard/scenario.yaml"))
+        .expect("yard loads")
 }
 
 #[test]
@@ -87,7 +92,8 @@ fn yard_meets_the_brief() {
     }
     // Ambiguity for the dialogue agent: two sheds and two docks, all of them goals.
     for kind in ["shed", "dock"] {
-        let goals_of_kind = s.goals().iter().filter(|g| s.waypoint(g.as_str()).expect("goal").kind() == kind).count();
+        let goals_of_kind =
+            s.goals().iter().filter(|g| s.waypoint(g.as_str()).expect("goal").kind() == kind).count();
         assert!(goals_of_kind >= 2, "two {kind}s among the goals");
     }
     assert!(s.goals().len() >= 3);
@@ -137,12 +143,18 @@ fn mangle(text: &str, seed: u64) -> String {
             3 => {
                 let tokens = ["{", "]", ": ", "- ", "\t", "'", "&a", "*a", "!!str", "~", "\u{0}", "é"];
                 let line = &mut lines[i];
-                let at = (0..=line.len()).filter(|&k| line.is_char_boundary(k)).nth(rng.random_range(0..=line.chars().count())).unwrap_or(0);
+                let at = (0..=line.len())
+                    .filter(|&k| line.is_char_boundary(k))
+                    .nth(rng.random_range(0..=line.chars().count()))
+                    .unwrap_or(0);
                 line.insert_str(at, tokens[rng.random_range(0..tokens.len())]);
             }
             _ => {
                 let line = &mut lines[i];
-                let keep = line.char_indices().nth(rng.random_range(0..=line.chars().count())).map_or(line.len(), |(k, _)| k);
+                let keep = line
+                    .char_indices()
+                    .nth(rng.random_range(0..=line.chars().count()))
+                    .map_or(line.len(), |(k, _)| k);
                 line.truncate(keep);
             }
         }
@@ -170,7 +182,8 @@ fn corrupt_value(text: &str, seed: u64) -> String {
         v
     };
     let (a, b) = numbers[rng.random_range(0..numbers.len())];
-    let replacement = [".nan", "-1", "0", "1e308", "-.inf", "99999999999999999999", "\"x\"", "[]", "null"][rng.random_range(0..9)];
+    let replacement = [".nan", "-1", "0", "1e308", "-.inf", "99999999999999999999", "\"x\"", "[]", "null"]
+        [rng.random_range(0..9)];
     format!("{}{}{}", &text[..a], replacement, &text[b..])
 }
 

@@ -400,8 +400,8 @@ pub fn bounding_radius(shape: &Shape) -> (Vec2, f64) {
     }
 }
 
-/// Twice the signed area is the shoelace sum; this returns the signed area (m²): positive when the
-/// vertices run counter-clockwise. 0 for fewer than 3 vertices.
+/// Signed area of a polygon (m², shoelace formula): positive when the vertices run
+/// counter-clockwise, negative when clockwise, 0 for fewer than 3 vertices.
 pub fn signed_area(vertices: &[Vec2]) -> f64 {
     if vertices.len() < 3 {
         return 0.0;

@@ -2,10 +2,10 @@
 
 use super::{Code, Failure, FidelityArg};
 use anyhow::Context;
+use sim2real::files;
 use sim2real::plot::{self, Track};
 use sim2real::route::{self, RouteRun};
 use sim2real::scenario::Scenario;
-use sim2real::files;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -32,22 +32,32 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<Code, Failure> {
     let scenario = super::load(&args.scenario)?;
-    let route = pick_route(&scenario, args.goal.as_deref(), args.route.as_deref()).map_err(Failure::invalid)?;
+    let route =
+        pick_route(&scenario, args.goal.as_deref(), args.route.as_deref()).map_err(Failure::invalid)?;
     let names: Vec<&str> = route.iter().map(|&a| scenario.subtasks()[a].id().as_str()).collect();
     let fidelity: sim::Fidelity = args.fidelity.into();
     let mut sim = scenario.simulator(fidelity).map_err(Failure::invalid)?;
-    let start = route::start_state(&scenario, &route, args.seed)
-        .ok_or_else(|| Failure::invalid(anyhow::anyhow!("cannot sample a start state for route {names:?}")))?;
+    let start = route::start_state(&scenario, &route, args.seed).ok_or_else(|| {
+        Failure::invalid(anyhow::anyhow!("cannot sample a start state for route {names:?}"))
+    })?;
     tracing::info!("{} fidelity, route {}", fidelity.name(), names.join(" → "));
     let run = route::drive_baseline(sim.as_mut(), &scenario, &route, start, args.seed);
 
     for s in &run.subtasks {
         let what = match s.outcome {
-            route::Outcome::Collision { obstacle } => format!("collision with {}", scenario.obstacle_id(obstacle)),
+            route::Outcome::Collision { obstacle } => {
+                format!("collision with {}", scenario.obstacle_id(obstacle))
+            }
             o => o.name().to_string(),
         };
         let dt = scenario.robot().control_dt_s();
-        println!("{:<24} {:<28} {:>6} steps {:>7.1} s", scenario.subtasks()[s.subtask].id(), what, s.steps, s.steps as f64 * dt);
+        println!(
+            "{:<24} {:<28} {:>6} steps {:>7.1} s",
+            scenario.subtasks()[s.subtask].id(),
+            what,
+            s.steps,
+            s.steps as f64 * dt
+        );
     }
     let reached = run.reached(&route);
     println!("{}", if reached { "route completed" } else { "route FAILED" });
@@ -64,7 +74,9 @@ fn pick_route(s: &Scenario, goal: Option<&str>, ids: Option<&[String]>) -> anyho
     if let Some(ids) = ids {
         let route = ids
             .iter()
-            .map(|id| s.subtask_index(id).with_context(|| format!("--route: no subtask `{id}` in the scenario")))
+            .map(|id| {
+                s.subtask_index(id).with_context(|| format!("--route: no subtask `{id}` in the scenario"))
+            })
             .collect::<anyhow::Result<Vec<_>>>()?;
         for pair in route.windows(2) {
             anyhow::ensure!(
@@ -87,7 +99,13 @@ fn pick_route(s: &Scenario, goal: Option<&str>, ids: Option<&[String]>) -> anyho
     s.graph().routes(goal).into_iter().next().with_context(|| format!("no route reaches `{goal}`"))
 }
 
-fn write_outputs(out: &Path, s: &Scenario, route: &[usize], run: &RouteRun, fidelity: sim::Fidelity) -> anyhow::Result<()> {
+fn write_outputs(
+    out: &Path,
+    s: &Scenario,
+    route: &[usize],
+    run: &RouteRun,
+    fidelity: sim::Fidelity,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut csv = String::from("time_s,subtask,x_m,y_m,yaw_rad,speed_mps,cmd_linear_mps,cmd_angular_rps\n");
     for p in &run.samples {
@@ -106,8 +124,10 @@ fn write_outputs(out: &Path, s: &Scenario, route: &[usize], run: &RouteRun, fide
         )?;
     }
     let csv_path = out.join("trajectory.csv");
-    files::write_atomic(&csv_path, csv.as_bytes()).with_context(|| format!("writing {}", csv_path.display()))?;
-    let points: Vec<sim::Vec2> = run.samples.iter().map(|p| sim::Vec2::new(p.state.x_m, p.state.y_m)).collect();
+    files::write_atomic(&csv_path, csv.as_bytes())
+        .with_context(|| format!("writing {}", csv_path.display()))?;
+    let points: Vec<sim::Vec2> =
+        run.samples.iter().map(|p| sim::Vec2::new(p.state.x_m, p.state.y_m)).collect();
     let label = format!("{} fidelity", fidelity.name());
     let track = Track { label, points: &points, colour: plotters::style::RGBColor(20, 60, 200) };
     let title = format!("{} — {} fidelity baseline run", s.name(), fidelity.name());

@@ -47,14 +47,6 @@ impl Checker {
         v
     }
 
-    /// `v >= 0` and finite.
-    pub fn non_negative(&mut self, path: impl Into<String>, v: f64) -> f64 {
-        if !(v >= 0.0 && v.is_finite()) {
-            self.report(path, "must be a finite number >= 0", v);
-        }
-        v
-    }
-
     /// Any finite number.
     pub fn finite(&mut self, path: impl Into<String>, v: f64) -> f64 {
         if !v.is_finite() {
@@ -101,10 +93,9 @@ mod tests {
         let mut c = Checker::default();
         c.range("a", f64::NAN, 0.0, 1.0);
         c.positive("b", f64::NAN);
-        c.non_negative("c", f64::NAN);
         c.finite("d", f64::NAN);
         c.interval("e", [f64::NAN, 1.0], 0.0, 2.0);
-        assert_eq!(c.problems.len(), 5);
+        assert_eq!(c.problems.len(), 4);
         assert!(c.problems.iter().all(|p| p.value.contains("NaN")));
     }
 

@@ -22,17 +22,14 @@ pub struct InterfaceGraph {
 }
 
 impl InterfaceGraph {
-    pub(crate) fn derive(
-        start: &verification::Region,
-        subtasks: &[Subtask],
-        goals: &[&Waypoint],
-    ) -> Self {
+    pub(crate) fn derive(start: &verification::Region, subtasks: &[Subtask], goals: &[&Waypoint]) -> Self {
         let initial = (0..subtasks.len()).filter(|&b| start.subset_of(&subtasks[b].entry).is_ok()).collect();
         let successors = subtasks
             .iter()
             .map(|a| (0..subtasks.len()).filter(|&b| a.exit.subset_of(&subtasks[b].entry).is_ok()).collect())
             .collect();
-        let same = |a: &Subtask, b: &Subtask| a.exit.subset_of(&b.exit).is_ok() && b.exit.subset_of(&a.exit).is_ok();
+        let same =
+            |a: &Subtask, b: &Subtask| a.exit.subset_of(&b.exit).is_ok() && b.exit.subset_of(&a.exit).is_ok();
         let exit_state =
             subtasks.iter().map(|a| subtasks.iter().position(|b| same(a, b)).unwrap_or_default()).collect();
         let goal_reachers = goals

@@ -239,8 +239,8 @@ pub struct Scenario {
 impl Scenario {
     /// Read, parse and validate a scenario file.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { file: path.into(), source })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ScenarioError::Io { file: path.into(), source })?;
         Self::parse(&text, path)
     }
 

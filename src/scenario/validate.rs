@@ -61,13 +61,21 @@ pub(super) fn validate(raw: raw::Scenario) -> Result<Scenario, Vec<Problem>> {
     let goal_wps: Vec<&Waypoint> = goals.iter().filter_map(|g| by_id.get(g.as_str()).copied()).collect();
     let graph = InterfaceGraph::derive(&start, &subtasks, &goal_wps);
     if graph.initial().is_empty() {
-        c.report("hlm.start", "must lie inside the entry set of at least one subtask", "no subtask starts here");
+        c.report(
+            "hlm.start",
+            "must lie inside the entry set of at least one subtask",
+            "no subtask starts here",
+        );
     }
     for (i, g) in goals.iter().enumerate() {
         if graph.goal_reachers(g).is_empty() {
             c.report(format!("hlm.goals[{i}]"), "must lie inside the exit set of some subtask", g);
         } else if graph.routes(g).is_empty() {
-            c.report(format!("hlm.goals[{i}]"), "must be reachable from hlm.start through the subtask graph", g);
+            c.report(
+                format!("hlm.goals[{i}]"),
+                "must be reachable from hlm.start through the subtask graph",
+                g,
+            );
         }
     }
     if !c.is_clean() {
@@ -127,7 +135,11 @@ fn robot(c: &mut Checker, r: &raw::Robot) -> (sim::RobotParams, ActionScale) {
 fn point(c: &mut Checker, path: &str, p: raw::Point) -> Vec2 {
     for (axis, v) in ["x", "y"].iter().zip(p) {
         if !(v.abs() <= MAX_COORD_M) {
-            c.report(format!("{path}.{axis}"), format!("must be a finite coordinate within ±{MAX_COORD_M} m"), v);
+            c.report(
+                format!("{path}.{axis}"),
+                format!("must be a finite coordinate within ±{MAX_COORD_M} m"),
+                v,
+            );
         }
     }
     Vec2::new(p[0], p[1])
@@ -158,7 +170,11 @@ fn sim_shape(c: &mut Checker, path: &str, k: raw::ShapeKeys<'_>) -> Option<sim::
             vertices.reverse();
         }
         if !sim::geometry::is_convex_ccw(&vertices) {
-            c.report(format!("{path}.polygon"), "must be a convex polygon of at least 3 distinct vertices", format!("{pts:?}"));
+            c.report(
+                format!("{path}.polygon"),
+                "must be a convex polygon of at least 3 distinct vertices",
+                format!("{pts:?}"),
+            );
         }
         sim::Shape::Polygon { vertices }
     };
@@ -176,7 +192,11 @@ fn world(c: &mut Checker, w: &raw::World) -> (sim::World, Vec<String>, Vec<Strin
         geofence.reverse();
     }
     if geofence.len() < 3 || !sim::geometry::is_simple_polygon(&geofence) {
-        c.report("world.geofence", "must be a simple polygon of at least 3 vertices", format!("{:?}", w.geofence));
+        c.report(
+            "world.geofence",
+            "must be a simple polygon of at least 3 vertices",
+            format!("{:?}", w.geofence),
+        );
     }
     let mut world = sim::World::open(Vec2::new(0.0, 0.0), Vec2::new(1.0, 1.0));
     world.geofence = geofence;
@@ -195,7 +215,7 @@ fn world(c: &mut Checker, w: &raw::World) -> (sim::World, Vec<String>, Vec<Strin
     for (i, o) in w.obstacles.iter().enumerate() {
         let path = format!("world.obstacles[{i}]");
         unique_id(c, format!("{path}.id"), &o.id);
-        let height_m = c.range(format!("{path}.height_m"), o.height_m, 0.0, 100.0);
+        let height_m = c.range(format!("{path}.height_m"), o.height_m, 0.01, 100.0);
         if let Some(shape) = sim_shape(c, &path, o.shape_keys()) {
             world.obstacles.push(sim::Obstacle { shape, height_m });
             obstacle_ids.push(o.id.clone());
@@ -246,7 +266,9 @@ fn waypoints(c: &mut Checker, raw: &[raw::Waypoint], world: &sim::World) -> Vec<
         if world.geofence.len() >= 3 && !sim::geometry::polygon_contains(&world.geofence, position) {
             c.report(format!("{path}.position"), "must lie inside world.geofence", format!("{p:?}"));
         }
-        for (field, v) in [("zone", &w.zone), ("kind", &w.kind), ("colour", &w.colour), ("landmark", &w.landmark)] {
+        for (field, v) in
+            [("zone", &w.zone), ("kind", &w.kind), ("colour", &w.colour), ("landmark", &w.landmark)]
+        {
             if v.trim().is_empty() {
                 c.report(format!("{path}.{field}"), "must not be empty", "\"\"");
             }
@@ -297,7 +319,8 @@ fn subtasks(
         let horizon_steps = c.count(format!("{path}.horizon_steps"), s.horizon_steps, 1, 1_000_000) as u32;
         let mut via: Vec<Vec2> =
             s.via.iter().enumerate().map(|(j, p)| point(c, &format!("{path}.via[{j}]"), *p)).collect();
-        let budget_steps = raw.training.budget_overrides.get(&s.id).map_or(default_budget, |&b| b.max(0) as u64);
+        let budget_steps =
+            raw.training.budget_overrides.get(&s.id).map_or(default_budget, |&b| b.max(0) as u64);
         out.push(match (entry, exit) {
             (Some(entry), Some(exit)) => {
                 let (lo, hi) = exit.bounding_box();
@@ -331,7 +354,8 @@ fn region(
     let own_given = own.at.is_some() || own.disc.is_some() || own.rect.is_some() || own.polygon.is_some();
     match (&r.all_of, own_given) {
         (Some(all), false) if !all.is_empty() => {
-            parts.extend(all.iter().enumerate().map(|(i, m)| (format!("{path}.all_of[{i}]"), m.shape_keys())));
+            parts
+                .extend(all.iter().enumerate().map(|(i, m)| (format!("{path}.all_of[{i}]"), m.shape_keys())));
         }
         (None, true) => parts.push((path.to_string(), own)),
         _ => c.report(
@@ -395,13 +419,9 @@ fn region_shape(
         let s = sim_shape(c, path, raw::ShapeKeys { at: None, radius_m: None, ..k })?;
         match s {
             sim::Shape::Disc { center, radius_m } => verification::Shape::disc(center.x, center.y, radius_m),
-            sim::Shape::Box { center, half_extents_m, yaw_rad } => verification::Shape::rect(
-                center.x,
-                center.y,
-                half_extents_m.x,
-                half_extents_m.y,
-                yaw_rad,
-            ),
+            sim::Shape::Box { center, half_extents_m, yaw_rad } => {
+                verification::Shape::rect(center.x, center.y, half_extents_m.x, half_extents_m.y, yaw_rad)
+            }
             sim::Shape::Polygon { vertices } => {
                 verification::Shape::polygon(vertices.iter().map(|v| (v.x, v.y)).collect())
             }

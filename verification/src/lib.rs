@@ -3,7 +3,12 @@
 //! Main types so far: [`Region`], a set of planar [`State`]s (x, y, yaw, speed) built from
 //! validated [`Shape`]s (disc, oriented box, convex polygon) intersected together and narrowed
 //! by an optional [`HeadingInterval`] (wraps around ±π) and [`SpeedInterval`]; and
-//! [`Counterexample`], what exact containment returns when it fails.
+//! [`Counterexample`], what exact containment returns when it fails. [`Hlm`], the high-level
+//! model (interface sets as states, subtasks as actions that succeed with probability p_a or
+//! fall into [`HlmState::Fail`]), with its optimal [`MetaPolicy`] and the subtask
+//! [`Requirements`]. In [`stats`]: [`clopper_pearson`] bounds ([`ConfidenceInterval`]),
+//! [`wilson`], campaign sizes ([`trials_needed`] and relatives), [`split_confidence`]
+//! (Bonferroni), the early-stopping [`SequentialTest`] and [`fisher_exact`].
 //!
 //! Data flow: a scenario's entry and exit sets become `Region`s (constructors validate and
 //! return [`Error`]); a simulator start is drawn with [`Region::sample`] from a seeded RNG;
@@ -11,11 +16,25 @@
 //! [`Region::subset_of`] (exit set of one subtask inside the entry set of the next), which
 //! decides containment exactly, not by sampling, and names a state that breaks it otherwise.
 //! Tolerances of those decisions: [`TOL_M`], [`TOL_RAD`], [`TOL_MPS`].
+//! Those edges build an [`Hlm`]. Training uses point estimates p̂: [`Hlm::max_reach`] gives
+//! the reach probability and meta-policy, [`Hlm::requirements`] the smallest p* that meets θ
+//! (and, via [`Requirements::largest_gap`], what to train next). Certification replaces p̂ by
+//! Clopper-Pearson lower bounds from campaigns sized by [`trials_needed`], each claim at the
+//! error [`split_confidence`] allots, and composes them along a route with
+//! [`Hlm::max_reach`] (reach is monotone in every p_a). Everything here is pure and
+//! deterministic: no I/O, no clock, no global state.
 
 #![warn(missing_docs)]
 
 mod error;
+pub mod hlm;
 mod region;
+pub mod stats;
 
 pub use error::Error;
+pub use hlm::{Hlm, HlmState, MetaPolicy, Requirements};
 pub use region::*;
+pub use stats::{
+    ConfidenceInterval, Decision, SequentialTest, Sides, clopper_pearson, fisher_exact, hoeffding_trials,
+    split_confidence, trials_needed, trials_needed_with_failures, wilson,
+};

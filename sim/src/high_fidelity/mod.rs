@@ -8,11 +8,15 @@
 //! After the step the statuses are checked and the sensors (odometry, IMU, range rays cast by
 //! rapier against the obstacle colliders) are read with noise.
 //!
-//! Rapier's `DynamicRayCastVehicleController` is not used: its tyre friction has no lateral
-//! scrubbing of a skid-steer (it models steered wheels that roll sideways-free up to a
-//! side-friction impulse), so turning in place would not give the 1.49 × track effective
-//! separation DESIGN §9 asks for. The wheels are our own ray-style model instead.
+//! Rapier's `DynamicRayCastVehicleController` is not used. Its drive is an engine force and a
+//! wheel's spin follows the ground speed, so a wheel has no rim speed of its own and no
+//! longitudinal slip; a skid-steer turns by its two sides slipping against each other while the
+//! tyres scrub sideways, and the effective separation (DESIGN §9) is a ratio of rim speeds to yaw
+//! rate. So the wheels here are our own: speed-controlled sides, springs along ray-like legs,
+//! and a tyre with both slips. Measured effective separation: 1.6874 m = 1.485 × track
+//! (`tests/fidelity.rs`).
 
+mod setup;
 mod terrain;
 mod wheels;
 
@@ -24,35 +28,34 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rapier3d::prelude::*;
 
-// TEMP-SHIM: replaced by crate::geometry once it lands.
-use shim::{Footprint, footprint_inside};
-mod shim {
-    use crate::Vec2;
-    pub struct Footprint { pub center: Vec2, pub yaw_rad: f64, pub half_length_m: f64, pub half_width_m: f64 }
-    pub fn footprint_inside(poly: &[Vec2], f: &Footprint) -> bool {
-        let (lo, hi) = (poly[0], poly[2]);
-        let r = f.half_length_m.hypot(f.half_width_m);
-        f.center.x - r >= lo.x && f.center.x + r <= hi.x && f.center.y - r >= lo.y && f.center.y + r <= hi.y && f.yaw_rad.is_finite()
-    }
-}
+use crate::geometry::{Footprint, footprint_inside, footprint_overlaps};
 use crate::{
-    Error, Fidelity, HighFidelityConfig, Imu, Odometry, PlanarState, RobotParams, Sensors, Shape, Simulator, Status,
-    StepInfo, Vec2, VelocityCmd, World, wrap_angle,
+    Error, Fidelity, HighFidelityConfig, Imu, Odometry, PlanarState, RobotParams, Sensors, Simulator, Status,
+    StepInfo, VelocityCmd, World, wrap_angle,
 };
+use setup::{check, obstacle_collider, validate};
 use terrain::Terrain;
 use wheels::{Drivetrain, Layout, Tyre};
 
 /// Standard gravity (m/s²).
 const GRAVITY_MPS2: f64 = 9.81;
-/// Obstacle colliders reach this far below the ground at their centre (m), so a sloping yard
-/// leaves no gap under them.
-const OBSTACLE_FOOTING_M: f64 = 1.0;
 /// Height of the chassis collision box's floor above level ground at rest (m): low, so the box
 /// stands for the wheels as well and even a kerb-height obstacle counts as a collision, as in the
 /// planar footprint of low fidelity.
 const CHASSIS_FLOOR_M: f64 = 0.05;
+/// Contact distance that counts as touching an obstacle (m).
+const TOUCH_M: f64 = 0.005;
 /// Height of the Warthog's top above the ground (m).
 const CHASSIS_TOP_M: f64 = 0.83;
+
+/// Below this z component of the chassis' up axis (about 73° of tilt) the wheels leave the ground.
+const WHEELS_OFF_UP_Z: f64 = 0.3;
+/// Below this z component of the chassis' up axis (about 37° of tilt) the hull can touch ground.
+const HULL_CONTACT_UP_Z: f64 = 0.8;
+/// Stiffness of a hull corner's ground contact (N/m).
+const HULL_N_PER_M: f64 = 50_000.0;
+/// Damping of a hull corner's ground contact (N·s/m).
+const HULL_NS_PER_M: f64 = 3_000.0;
 
 /// The high-fidelity Warthog simulator (rapier3d).
 ///
@@ -105,7 +108,10 @@ struct Physics {
 
 impl std::fmt::Debug for Physics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Physics").field("bodies", &self.bodies.len()).field("colliders", &self.colliders.len()).finish()
+        f.debug_struct("Physics")
+            .field("bodies", &self.bodies.len())
+            .field("colliders", &self.colliders.len())
+            .finish()
     }
 }
 
@@ -129,10 +135,6 @@ impl Physics {
     }
 }
 
-fn check(field: &'static str, value: f64, ok: bool, allowed: &'static str) -> Result<(), Error> {
-    if ok { Ok(()) } else { Err(Error::OutOfRange { field, value, allowed }) }
-}
-
 impl HighFidelity {
     /// Build the simulator: static obstacle colliders, terrain and the chassis. The robot stands
     /// at the origin until the first `reset`.
@@ -142,13 +144,17 @@ impl HighFidelity {
         validate(&robot, &world, &config)?;
         let ratio = config.physics_hz / robot.control_hz;
         let substeps = ratio.round();
-        check("physics_hz", config.physics_hz, substeps >= 1.0 && (ratio - substeps).abs() < 1e-6, "a whole multiple of control_hz")?;
+        check(
+            "physics_hz",
+            config.physics_hz,
+            substeps >= 1.0 && (ratio - substeps).abs() < 1e-6,
+            "a whole multiple of control_hz",
+        )?;
         let dt_s = 1.0 / config.physics_hz;
         let terrain = Terrain::new(&world);
         let layout = Layout::new(&robot);
 
-        let mut params = IntegrationParameters::default();
-        params.dt = dt_s as Real;
+        let params = IntegrationParameters { dt: dt_s as Real, ..IntegrationParameters::default() };
         let mut bodies = RigidBodySet::new();
         let mut colliders = ColliderSet::new();
         for (i, obstacle) in world.obstacles.iter().enumerate() {
@@ -207,6 +213,8 @@ impl HighFidelity {
             accel: [0.0; 3],
             sensors: Sensors::default(),
         };
+        // One step builds the broad phase's tree of the static colliders, which ray casts use.
+        sim.physics.step();
         sim.reset(PlanarState::default(), 0);
         Ok(sim)
     }
@@ -273,28 +281,35 @@ impl HighFidelity {
         let up_b = v64(pose.rotation * Vector::Z);
         let fwd_b = v64(pose.rotation * Vector::X);
         let rim = self.drivetrain.rim_mps();
-        let mut forces = [([0.0; 3], [0.0; 3]); 4];
+        let mut forces = [([0.0; 3], [0.0; 3]); 12];
         let mut side_force = [0.0; 2];
         let mut side_stiffness = [0.0; 2];
         for (i, tyre) in self.tyres.iter_mut().enumerate() {
+            if up_b[2] < WHEELS_OFF_UP_Z {
+                // On its side or roof: the wheels no longer reach the ground.
+                *tyre = Tyre::default();
+                continue;
+            }
             let a = self.layout.attach[i];
             let attach = v64(pose.transform_point(Vector::new(a[0] as Real, a[1] as Real, a[2] as Real)));
             // Ray from the attachment down the chassis' -z to the ground: two fixed-point passes
             // settle where it meets the (gently sloping) ground.
             let mut hit = attach;
-            let mut ground = self.terrain.ground(hit[0], hit[1]);
+            let mut height = self.terrain.height_m(hit[0], hit[1]);
             for _ in 0..2 {
-                let along = (attach[2] - ground.height_m) / up_b[2].max(0.2);
+                let along = (attach[2] - height) / up_b[2].max(0.2);
                 hit = sub(attach, scale(up_b, along));
-                ground = self.terrain.ground(hit[0], hit[1]);
+                height = self.terrain.height_m(hit[0], hit[1]);
             }
+            let ground = self.terrain.ground(hit[0], hit[1]);
             let gap = (attach[2] - ground.height_m) / up_b[2].max(0.2);
             let compression = self.layout.rest_length_m + self.layout.radius_m - gap;
             let normal = unit([-ground.slope[0], -ground.slope[1], 1.0]);
             let r = sub(hit, com);
             let v_point = add(linvel, cross(angvel, r));
             // Rate of compression: the point approaches the ground surface.
-            let rate = -(v_point[2] - ground.slope[0] * v_point[0] - ground.slope[1] * v_point[1]) * normal[2];
+            let rate =
+                -(v_point[2] - ground.slope[0] * v_point[0] - ground.slope[1] * v_point[1]) * normal[2];
             let load = wheels::suspension_force_n(compression, rate);
             let side = usize::from(!Layout::is_left(i));
             if load <= 0.0 {
@@ -313,6 +328,9 @@ impl HighFidelity {
             forces[i] = (f, hit);
         }
         self.drivetrain.drive(side_force, side_stiffness, self.dt_s);
+        if up_b[2] < HULL_CONTACT_UP_Z {
+            self.hull_contacts(&pose, com, linvel, angvel, &mut forces[4..]);
+        }
 
         let body = &mut self.physics.bodies[self.chassis];
         // User forces and torques persist in rapier until reset; forces at a point add both.
@@ -327,16 +345,56 @@ impl HighFidelity {
         self.physics.step();
         let v = v64(self.physics.bodies[self.chassis].linvel());
         self.accel = scale(sub(v, self.prev_linvel), 1.0 / self.dt_s);
-        self.update_status();
+        self.update_status(true);
     }
 
-    fn update_status(&mut self) {
+    /// Penalty contacts of the chassis box's eight corners with the ground, so a robot that
+    /// tipped over lies on the ground instead of falling through it.
+    fn hull_contacts(
+        &self,
+        pose: &Pose,
+        com: [f64; 3],
+        linvel: [f64; 3],
+        angvel: [f64; 3],
+        out: &mut [([f64; 3], [f64; 3])],
+    ) {
+        let (hl, hw) = (0.5 * self.robot.length_m, 0.5 * self.robot.width_m);
+        let (lo, hi) = (CHASSIS_FLOOR_M - self.robot.com_height_m, CHASSIS_TOP_M - self.robot.com_height_m);
+        let corners = [[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]];
+        let points = corners.iter().flat_map(|c| [[c[0] * hl, c[1] * hw, lo], [c[0] * hl, c[1] * hw, hi]]);
+        for (slot, b) in out.iter_mut().zip(points) {
+            let p = v64(pose.transform_point(v32(b)));
+            let depth = self.terrain.height_m(p[0], p[1]) - p[2];
+            if depth <= 0.0 {
+                *slot = ([0.0; 3], p);
+                continue;
+            }
+            let v = add(linvel, cross(angvel, sub(p, com)));
+            let normal = (HULL_N_PER_M * depth - HULL_NS_PER_M * v[2]).max(0.0);
+            // Sliding friction on the hull, viscous near rest and capped at 0.5 × normal.
+            let cap = 0.5 * normal;
+            let t = [-HULL_NS_PER_M * v[0], -HULL_NS_PER_M * v[1]];
+            let k = (cap / t[0].hypot(t[1]).max(1e-9)).min(1.0);
+            *slot = ([t[0] * k, t[1] * k, normal], p);
+        }
+    }
+
+    /// Collision (by rapier's contacts, when `contacts`; they are stale right after a reset), then
+    /// tip-over, then the geofence. A terminal status stays.
+    fn update_status(&mut self, contacts: bool) {
         if self.status.is_terminal() {
             return;
         }
         let mut hit: Option<usize> = None;
-        for pair in self.physics.narrow_phase.contact_pairs_with(self.chassis_collider) {
-            let touching = pair.manifolds().iter().any(|m| m.points.iter().any(|p| p.dist <= 0.0));
+        let pairs = if contacts {
+            Some(self.physics.narrow_phase.contact_pairs_with(self.chassis_collider))
+        } else {
+            None
+        };
+        for pair in pairs.into_iter().flatten() {
+            // Rapier's solver holds bodies a hair apart; within 5 mm counts as touching.
+            let touching =
+                pair.manifolds().iter().any(|m| m.points.iter().any(|p| p.dist <= TOUCH_M as Real));
             if !touching {
                 continue;
             }
@@ -356,13 +414,7 @@ impl HighFidelity {
             return;
         }
         let s = self.planar();
-        let footprint = Footprint {
-            center: Vec2::new(s.x_m, s.y_m),
-            yaw_rad: s.yaw_rad,
-            half_length_m: 0.5 * self.robot.length_m,
-            half_width_m: 0.5 * self.robot.width_m,
-        };
-        if !footprint_inside(&self.world.geofence, &footprint) {
+        if !footprint_inside(&self.world.geofence, &Footprint::from_state(&s, &self.robot)) {
             self.status = Status::GeofenceBreach;
         }
     }
@@ -413,13 +465,20 @@ impl HighFidelity {
                     Vector::new(s.x_m as Real, s.y_m as Real, origin_z as Real),
                     Vector::new(a.cos() as Real, a.sin() as Real, 0.0),
                 );
-                let d = query.cast_ray(&ray, rays.max_range_m as Real, true).map_or(rays.max_range_m, |(_, toi)| toi as f64);
+                let d = query
+                    .cast_ray(&ray, rays.max_range_m as Real, true)
+                    .map_or(rays.max_range_m, |(_, toi)| toi as f64);
                 ranges.push(d);
             }
         }
         let noise = self.config.noise.clone();
         for r in &mut ranges {
-            *r = (*r + self.gauss(noise.range_m)).clamp(0.0, rays.max_range_m);
+            // One draw per ray, hit or not, so the noise stream does not depend on the scene; a
+            // ray that saw nothing reads exactly the maximum range (as in low fidelity).
+            let e = self.gauss(noise.range_m);
+            if *r < rays.max_range_m {
+                *r = (*r + e).clamp(0.0, rays.max_range_m);
+            }
         }
         let odom = Odometry {
             state: PlanarState {
@@ -453,7 +512,11 @@ impl Simulator for HighFidelity {
         Fidelity::High
     }
 
+    /// A start in collision, outside the geofence or tilted past the tip-over limit is terminal
+    /// at once; so is a non-finite one (the robot is then placed at the origin).
     fn reset(&mut self, start: PlanarState, seed: u64) {
+        let finite = [start.x_m, start.y_m, start.yaw_rad, start.speed_mps].iter().all(|v| v.is_finite());
+        let start = if finite { start } else { PlanarState::default() };
         self.rng = ChaCha8Rng::seed_from_u64(seed);
         let draw = |rng: &mut ChaCha8Rng, r: crate::Range| r.lo + (r.hi - r.lo) * rng.random::<f64>();
         let rand = self.config.randomisation.clone();
@@ -464,9 +527,12 @@ impl Simulator for HighFidelity {
         // Stand the robot on the ground under `start`, tilted with it, at its static ride height.
         let ground = self.terrain.ground(start.x_m, start.y_m);
         let normal = unit([-ground.slope[0], -ground.slope[1], 1.0]);
-        let rotation = Rotation::from_rotation_arc(Vector::Z, v32(normal)) * Rotation::from_rotation_z(start.yaw_rad as Real);
+        let rotation = Rotation::from_rotation_arc(Vector::Z, v32(normal))
+            * Rotation::from_rotation_z(start.yaw_rad as Real);
         let ride = self.layout.ride_height_m(self.mass_kg);
-        let centre = add([start.x_m, start.y_m, ground.height_m], scale(normal, ride));
+        // Centre of mass straight above `start`, `ride` from the (locally planar) ground along
+        // its normal, so the reset state is exactly `start`.
+        let centre = [start.x_m, start.y_m, ground.height_m + ride / normal[2]];
         let forward = v64(rotation * Vector::X);
         let m = self.mass_kg;
         let (l, w, h) = (self.robot.length_m, self.robot.width_m, CHASSIS_TOP_M);
@@ -492,18 +558,34 @@ impl Simulator for HighFidelity {
         self.tyres = [Tyre::default(); 4];
         self.status = Status::Running;
         self.steps = 0;
+        let footprint = Footprint::from_state(&self.planar(), &self.robot);
+        if let Some(i) = self.world.obstacles.iter().position(|o| footprint_overlaps(&o.shape, &footprint)) {
+            self.status = Status::Collision { obstacle: i };
+        }
+        self.update_status(false);
+        if !finite {
+            self.status = Status::GeofenceBreach;
+        }
         self.prev_linvel = scale(forward, start.speed_mps);
         self.accel = [0.0; 3];
         self.read_sensors();
     }
 
+    /// After a terminal status nothing moves until the next `reset` (as in low fidelity).
     fn step(&mut self, cmd: VelocityCmd) -> StepInfo {
+        if self.status.is_terminal() {
+            return StepInfo { state: self.planar(), status: self.status, time_s: self.time_s() };
+        }
         let cmd = self.robot.clamp(cmd);
         let t = self.time_s();
         self.queue.push_back((t + self.latency_s, cmd));
         let first = self.steps * u64::from(self.substeps);
         for k in 0..u64::from(self.substeps) {
             self.substep(first + k);
+            if self.status.is_terminal() {
+                // Report the pose where it happened.
+                break;
+            }
         }
         self.steps += 1;
         self.read_sensors();
@@ -525,131 +607,6 @@ impl Simulator for HighFidelity {
     fn control_dt_s(&self) -> f64 {
         self.robot.control_dt_s()
     }
-}
-
-/// The collider of obstacle `index`, standing on the ground at its centre.
-fn obstacle_collider(terrain: &Terrain, index: usize, shape: &Shape, height_m: f64) -> Result<Collider, Error> {
-    let what = || format!("obstacle {index}");
-    let (cx, cy) = match shape {
-        Shape::Disc { center, .. } | Shape::Box { center, .. } => (center.x, center.y),
-        Shape::Polygon { vertices } => {
-            let n = vertices.len().max(1) as f64;
-            (vertices.iter().map(|v| v.x).sum::<f64>() / n, vertices.iter().map(|v| v.y).sum::<f64>() / n)
-        }
-    };
-    let base = terrain.height_m(cx, cy) - OBSTACLE_FOOTING_M;
-    let top = terrain.height_m(cx, cy) + height_m;
-    let half = 0.5 * (top - base);
-    let mid = (0.5 * (top + base)) as Real;
-    let builder = match shape {
-        Shape::Disc { center, radius_m } => ColliderBuilder::cylinder(half as Real, *radius_m as Real).position(
-            Pose::from_parts(
-                Vector::new(center.x as Real, center.y as Real, mid),
-                // Rapier's cylinders stand along y; turn them upright.
-                Rotation::from_rotation_x(std::f32::consts::FRAC_PI_2),
-            ),
-        ),
-        Shape::Box { center, half_extents_m, yaw_rad } => {
-            ColliderBuilder::cuboid(half_extents_m.x as Real, half_extents_m.y as Real, half as Real).position(
-                Pose::from_parts(
-                    Vector::new(center.x as Real, center.y as Real, mid),
-                    Rotation::from_rotation_z(*yaw_rad as Real),
-                ),
-            )
-        }
-        Shape::Polygon { vertices } => {
-            let points: Vec<Vector> = vertices
-                .iter()
-                .flat_map(|v| {
-                    [
-                        Vector::new((v.x - cx) as Real, (v.y - cy) as Real, -half as Real),
-                        Vector::new((v.x - cx) as Real, (v.y - cy) as Real, half as Real),
-                    ]
-                })
-                .collect();
-            ColliderBuilder::convex_hull(&points)
-                .ok_or_else(|| Error::BadShape { what: what(), reason: "polygon has no convex hull" })?
-                .translation(Vector::new(cx as Real, cy as Real, mid))
-        }
-    };
-    Ok(builder.user_data(index as u128).friction(0.5).build())
-}
-
-fn validate(robot: &RobotParams, world: &World, config: &HighFidelityConfig) -> Result<(), Error> {
-    let positive = |field, v: f64| check(field, v, v > 0.0 && v.is_finite(), "> 0 and finite");
-    positive("robot.control_hz", robot.control_hz)?;
-    positive("robot.wheel_radius_m", robot.wheel_radius_m)?;
-    positive("robot.track_m", robot.track_m)?;
-    positive("robot.wheelbase_m", robot.wheelbase_m)?;
-    positive("robot.length_m", robot.length_m)?;
-    positive("robot.width_m", robot.width_m)?;
-    positive("robot.com_height_m", robot.com_height_m)?;
-    positive("robot.max_accel_mps2", robot.max_accel_mps2)?;
-    positive("robot.max_yaw_accel_rps2", robot.max_yaw_accel_rps2)?;
-    check("robot.motor_lag_s", robot.motor_lag_s, robot.motor_lag_s >= 0.0 && robot.motor_lag_s.is_finite(), ">= 0")?;
-    positive("physics_hz", config.physics_hz)?;
-    positive("tip_over_rad", config.tip_over_rad)?;
-    positive("rays.max_range_m", config.rays.max_range_m)?;
-    let r = &config.randomisation;
-    for (field, range, min) in [
-        ("randomisation.mass_kg", r.mass_kg, f64::MIN_POSITIVE),
-        ("randomisation.friction_scale", r.friction_scale, 0.0),
-        ("randomisation.latency_s", r.latency_s, 0.0),
-    ] {
-        check(field, range.lo, range.lo >= min && range.lo.is_finite(), "lo >= 0 (mass > 0), finite")?;
-        check(field, range.hi, range.hi >= range.lo && range.hi.is_finite(), "hi >= lo, finite")?;
-    }
-    let noise = &config.noise;
-    for (field, v) in [
-        ("noise.odom_position_m", noise.odom_position_m),
-        ("noise.odom_yaw_rad", noise.odom_yaw_rad),
-        ("noise.odom_speed_mps", noise.odom_speed_mps),
-        ("noise.gyro_rps", noise.gyro_rps),
-        ("noise.accel_mps2", noise.accel_mps2),
-        ("noise.range_m", noise.range_m),
-    ] {
-        check(field, v, v >= 0.0 && v.is_finite(), ">= 0 and finite")?;
-    }
-    check("world.ground_friction", world.ground_friction, world.ground_friction >= 0.0, ">= 0")?;
-    if world.geofence.len() < 3 {
-        return Err(Error::BadShape { what: "geofence".into(), reason: "needs at least 3 vertices" });
-    }
-    for (i, o) in world.obstacles.iter().enumerate() {
-        check("obstacle.height_m", o.height_m, o.height_m > 0.0 && o.height_m.is_finite(), "> 0 and finite")?;
-        shape_ok(&o.shape, || format!("obstacle {i}"))?;
-    }
-    for (i, p) in world.terrain.iter().enumerate() {
-        shape_ok(&p.shape, || format!("terrain patch {i}"))?;
-        check("terrain.grade", p.grade, p.grade >= 0.0 && p.grade.is_finite(), ">= 0 and finite")?;
-        check("terrain.roughness_m", p.roughness_m, p.roughness_m >= 0.0 && p.roughness_m.is_finite(), ">= 0")?;
-        check("terrain.friction", p.friction, p.friction >= 0.0 && p.friction.is_finite(), ">= 0")?;
-        check("terrain.downhill_yaw_rad", p.downhill_yaw_rad, p.downhill_yaw_rad.is_finite(), "finite")?;
-    }
-    Ok(())
-}
-
-fn shape_ok(shape: &Shape, what: impl Fn() -> String) -> Result<(), Error> {
-    let bad = |reason| Err(Error::BadShape { what: what(), reason });
-    match shape {
-        Shape::Disc { center, radius_m } => {
-            if !(*radius_m > 0.0 && radius_m.is_finite() && center.x.is_finite() && center.y.is_finite()) {
-                return bad("disc radius must be > 0 and finite");
-            }
-        }
-        Shape::Box { center, half_extents_m: h, yaw_rad } => {
-            if !(h.x > 0.0 && h.y > 0.0 && h.x.is_finite() && h.y.is_finite())
-                || ![center.x, center.y, *yaw_rad].iter().all(|v| v.is_finite())
-            {
-                return bad("box half extents must be > 0 and finite");
-            }
-        }
-        Shape::Polygon { vertices } => {
-            if vertices.len() < 3 || !vertices.iter().all(|v| v.x.is_finite() && v.y.is_finite()) {
-                return bad("polygon needs at least 3 finite vertices");
-            }
-        }
-    }
-    Ok(())
 }
 
 fn v64(v: Vector) -> [f64; 3] {
@@ -688,52 +645,217 @@ fn unit(a: [f64; 3]) -> [f64; 3] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{NoiseConfig, Obstacle, Range, Shape, TerrainPatch, Vec2};
 
     fn quiet() -> HighFidelityConfig {
-        HighFidelityConfig { noise: crate::NoiseConfig::default(), ..HighFidelityConfig::default() }
+        HighFidelityConfig { noise: NoiseConfig::default(), ..HighFidelityConfig::default() }
     }
 
-    fn open() -> Arc<World> {
-        Arc::new(World::open(Vec2::new(-100.0, -100.0), Vec2::new(100.0, 100.0)))
+    fn open() -> World {
+        World::open(Vec2::new(-50.0, -50.0), Vec2::new(50.0, 50.0))
     }
 
-    fn bank(grade: f64, friction: f64) -> Arc<World> {
-        let mut w = World::open(Vec2::new(-100.0, -100.0), Vec2::new(100.0, 100.0));
-        w.terrain.push(crate::TerrainPatch {
-            shape: Shape::Box { center: Vec2::new(10.0, 0.0), half_extents_m: Vec2::new(15.0, 10.0), yaw_rad: 0.0 },
+    fn sim(world: World, config: HighFidelityConfig) -> HighFidelity {
+        HighFidelity::new(RobotParams::default(), Arc::new(world), config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn at(x_m: f64, y_m: f64, yaw_rad: f64) -> PlanarState {
+        PlanarState { x_m, y_m, yaw_rad, speed_mps: 0.0 }
+    }
+
+    fn cmd(linear_mps: f64, angular_rps: f64) -> VelocityCmd {
+        VelocityCmd { linear_mps, angular_rps }
+    }
+
+    /// A bank around the origin, 30 m × 20 m, falling to the south.
+    fn bank(grade: f64, friction: f64) -> World {
+        let mut w = open();
+        w.terrain.push(TerrainPatch {
+            shape: Shape::Box {
+                center: Vec2::new(0.0, 0.0),
+                half_extents_m: Vec2::new(15.0, 10.0),
+                yaw_rad: 0.0,
+            },
             grade,
             downhill_yaw_rad: -std::f64::consts::FRAC_PI_2,
             roughness_m: 0.0,
             friction,
         });
-        Arc::new(w)
+        w
     }
 
     #[test]
-    fn scratch() {
-        let robot = RobotParams::default();
-        let mut sim = HighFidelity::new(robot.clone(), open(), quiet()).unwrap();
-        sim.reset(PlanarState::default(), 1);
-        for _ in 0..250 { sim.step(VelocityCmd { linear_mps: 2.0, angular_rps: 0.0 }); }
-        println!("straight end {:?}", sim.state());
-        for (v, w) in [(0.0, 1.0), (0.0, 2.0), (3.0, 1.5), (1.0, 0.5)] {
-            sim.reset(PlanarState::default(), 1);
-            let mut sum = 0.0;
-            for k in 0..300 {
-                sim.step(VelocityCmd { linear_mps: v, angular_rps: w });
-                if k >= 200 { sum += sim.sensors().odom.yaw_rate_rps; }
+    fn stands_still_level_and_feels_gravity() {
+        let mut s = sim(open(), quiet());
+        s.reset(at(1.0, 2.0, 0.5), 0);
+        for _ in 0..100 {
+            s.step(VelocityCmd::STOP);
+        }
+        let imu = s.sensors().imu;
+        assert!((imu.accel_mps2[2] - GRAVITY_MPS2).abs() < 1e-3, "{imu:?}");
+        assert!(imu.gyro_rps.iter().all(|g| g.abs() < 1e-6) && imu.roll_rad.abs() < 1e-6);
+        assert!((s.ride_height_m() - RobotParams::default().com_height_m).abs() < 1e-3);
+        let p = s.state();
+        assert!((p.x_m - 1.0).abs() < 1e-4 && (p.y_m - 2.0).abs() < 1e-4 && (p.yaw_rad - 0.5).abs() < 1e-5);
+    }
+
+    #[test]
+    fn parked_on_a_grippy_bank_it_holds_and_on_a_slippery_one_it_slides() {
+        // Across the slope, grade 0.3 (16.7°): lateral grip 0.865 × 0.8 = 0.69 holds, 0.865 × 0.25
+        // = 0.22 does not.
+        for (friction, holds) in [(0.8, true), (0.25, false)] {
+            let mut s = sim(bank(0.3, friction), quiet());
+            s.reset(at(0.0, 0.0, 0.0), 0);
+            for _ in 0..50 {
+                s.step(VelocityCmd::STOP);
             }
-            let rate = sum / 100.0;
-            let (l, r) = sim.wheel_speeds_mps();
-            println!("v {v} w {w}: rate {rate:.4} eff sep {:.4} state {:?} status {:?}", (r - l) / rate, sim.state(), sim.status);
+            let y1 = s.state().y_m;
+            for _ in 0..100 {
+                s.step(VelocityCmd::STOP);
+            }
+            let crept = s.state().y_m - y1;
+            let (roll, _) = s.roll_pitch_rad();
+            // The bank's 0.291 rad plus the downhill springs giving under the load transfer.
+            assert!(roll.abs() > 0.29 && roll.abs() < 0.34, "the chassis leans with the bank: {roll}");
+            if holds {
+                assert!(crept.abs() < 1e-3, "crept {crept} m in 2 s");
+            } else {
+                assert!(crept < -1.0, "slid only {crept} m in 2 s");
+            }
         }
-        for (grade, mu) in [(0.3, 0.8), (0.3, 0.25), (0.0, 0.25), (1.0, 1.0)] {
-            let mut sim = HighFidelity::new(robot.clone(), bank(grade, mu), quiet()).unwrap();
-            sim.reset(PlanarState { x_m: 0.0, y_m: 0.0, yaw_rad: 0.0, speed_mps: 0.0 }, 1);
-            for _ in 0..50 { sim.step(VelocityCmd::STOP); }
-            let parked = sim.state();
-            for _ in 0..150 { sim.step(VelocityCmd { linear_mps: 2.0, angular_rps: 0.0 }); }
-            println!("bank {grade} mu {mu}: parked {:?} drove {:?} rp {:?} status {:?}", parked, sim.state(), sim.roll_pitch_rad(), sim.status);
+    }
+
+    #[test]
+    fn a_steep_bank_tips_it_over_and_the_status_sticks() {
+        // Grade 1.2 (50°) across the slope: past the 0.7 rad limit at once.
+        let mut s = sim(bank(1.2, 1.0), quiet());
+        s.reset(at(0.0, 0.0, 0.0), 0);
+        assert_eq!(s.step(VelocityCmd::STOP).status, Status::TipOver);
+        let frozen = s.state();
+        let info = s.step(cmd(2.0, 0.0));
+        assert_eq!((info.status, info.state), (Status::TipOver, frozen), "nothing moves after the end");
+        s.reset(at(30.0, 30.0, 0.0), 0);
+        assert_eq!(s.step(VelocityCmd::STOP).status, Status::Running, "reset clears it");
+    }
+
+    #[test]
+    fn driving_into_an_obstacle_is_a_collision_with_that_obstacle() {
+        let mut w = open();
+        for x in [20.0, 8.0] {
+            w.obstacles.push(Obstacle {
+                shape: Shape::Disc { center: Vec2::new(x, 0.0), radius_m: 0.5 },
+                height_m: 0.2,
+            });
         }
+        let mut s = sim(w, quiet());
+        s.reset(at(0.0, 0.0, 0.0), 0);
+        let mut status = Status::Running;
+        for _ in 0..300 {
+            status = s.step(cmd(2.0, 0.0)).status;
+            if status.is_terminal() {
+                break;
+            }
+        }
+        // Even a 0.2 m kerb stops the robot: the collision box stands for the wheels too.
+        assert_eq!(status, Status::Collision { obstacle: 1 });
+        // Front of the 1.52 m chassis at the disc's near side: centre at 8 − 0.5 − 0.76.
+        assert!((s.state().x_m - 6.74).abs() < 0.1, "{:?}", s.state());
+        // A start inside an obstacle is terminal at once, as in low fidelity.
+        s.reset(at(8.0, 0.5, 0.0), 0);
+        assert_eq!(s.step(VelocityCmd::STOP).status, Status::Collision { obstacle: 1 });
+    }
+
+    #[test]
+    fn leaving_the_geofence_is_a_breach() {
+        let mut s = sim(open(), quiet());
+        s.reset(at(45.0, 0.0, 0.0), 0);
+        let mut status = Status::Running;
+        for _ in 0..200 {
+            status = s.step(cmd(3.0, 0.0)).status;
+            if status.is_terminal() {
+                break;
+            }
+        }
+        assert_eq!(status, Status::GeofenceBreach);
+        assert!(s.state().x_m + 0.76 > 49.9 && s.state().x_m < 50.0, "{:?}", s.state());
+    }
+
+    #[test]
+    fn latency_delays_the_command() {
+        let config = HighFidelityConfig {
+            randomisation: crate::Randomisation { latency_s: Range::fixed(0.2), ..Default::default() },
+            ..quiet()
+        };
+        let mut s = sim(open(), config);
+        s.reset(at(0.0, 0.0, 0.0), 0);
+        for _ in 0..9 {
+            s.step(cmd(2.0, 0.0));
+        }
+        assert!(s.state().speed_mps.abs() < 1e-3, "moved before the command arrived: {:?}", s.state());
+        for _ in 0..10 {
+            s.step(cmd(2.0, 0.0));
+        }
+        assert!(s.state().speed_mps > 0.3, "{:?}", s.state());
+    }
+
+    #[test]
+    fn randomisation_is_drawn_from_the_seed_within_its_ranges() {
+        let config = HighFidelityConfig {
+            randomisation: crate::Randomisation {
+                mass_kg: Range { lo: 240.0, hi: 300.0 },
+                friction_scale: Range { lo: 0.7, hi: 1.1 },
+                latency_s: Range { lo: 0.0, hi: 0.1 },
+            },
+            ..HighFidelityConfig::default()
+        };
+        let mut s = sim(open(), config);
+        let mut draws = Vec::new();
+        for seed in 0..20 {
+            s.reset(at(0.0, 0.0, 0.0), seed);
+            assert!((240.0..=300.0).contains(&s.mass_kg()));
+            assert!((0.7..=1.1).contains(&s.friction_scale()));
+            assert!((0.0..=0.1).contains(&s.latency_s()));
+            draws.push(s.mass_kg());
+        }
+        s.reset(at(0.0, 0.0, 0.0), 3);
+        assert_eq!(s.mass_kg(), draws[3]);
+        assert!(draws[0] != draws[1]);
+    }
+
+    #[test]
+    fn a_reused_simulator_repeats_a_fresh_one_bit_for_bit() {
+        let mut w = open();
+        w.obstacles.push(Obstacle {
+            shape: Shape::Disc { center: Vec2::new(5.0, 0.0), radius_m: 1.0 },
+            height_m: 2.0,
+        });
+        let run = |s: &mut HighFidelity, seed| {
+            s.reset(at(0.0, -5.0, 0.3), seed);
+            (0..100)
+                .map(|k| (s.step(cmd(2.0, (k as f64 * 0.1).sin())), s.sensors().clone()))
+                .collect::<Vec<_>>()
+        };
+        let mut fresh = sim(w.clone(), HighFidelityConfig::default());
+        let expected = run(&mut fresh, 5);
+        let mut used = sim(w, HighFidelityConfig::default());
+        // An episode that ends against the obstacle first.
+        used.reset(at(0.0, 0.0, 0.0), 9);
+        while !used.step(cmd(3.0, 0.0)).status.is_terminal() {}
+        assert!(run(&mut used, 5) == expected);
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_the_field() {
+        let robot = RobotParams::default();
+        let w = Arc::new(open());
+        let bad_rate = HighFidelityConfig { physics_hz: 130.0, ..HighFidelityConfig::default() };
+        let e = HighFidelity::new(robot.clone(), w.clone(), bad_rate).err().map(|e| e.to_string());
+        assert!(e.is_some_and(|m| m.contains("physics_hz")));
+        let nan_mass = HighFidelityConfig {
+            randomisation: crate::Randomisation { mass_kg: Range::fixed(f64::NAN), ..Default::default() },
+            ..HighFidelityConfig::default()
+        };
+        let e = HighFidelity::new(robot, w, nan_mass).err().map(|e| e.to_string());
+        assert!(e.is_some_and(|m| m.contains("mass_kg")));
     }
 }

@@ -70,8 +70,12 @@ pub(super) struct Ground {
 impl Terrain {
     /// Build the ground of `world`; bumps come from `world.terrain_seed`.
     pub(super) fn new(world: &World) -> Self {
-        let patches =
-            world.terrain.iter().enumerate().map(|(i, p)| Patch::new(p, world.terrain_seed, i as u64)).collect();
+        let patches = world
+            .terrain
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Patch::new(p, world.terrain_seed, i as u64))
+            .collect();
         Self { patches, ground_friction: world.ground_friction }
     }
 
@@ -116,7 +120,8 @@ impl Terrain {
 impl Patch {
     fn new(patch: &TerrainPatch, terrain_seed: u64, index: u64) -> Self {
         let verts = outline(&patch.shape);
-        let (mut lo, mut hi) = (Vec2::new(f64::INFINITY, f64::INFINITY), Vec2::new(f64::NEG_INFINITY, f64::NEG_INFINITY));
+        let (mut lo, mut hi) =
+            (Vec2::new(f64::INFINITY, f64::INFINITY), Vec2::new(f64::NEG_INFINITY, f64::NEG_INFINITY));
         for v in &verts {
             lo = Vec2::new(lo.x.min(v.x), lo.y.min(v.y));
             hi = Vec2::new(hi.x.max(v.x), hi.y.max(v.y));
@@ -290,7 +295,11 @@ mod tests {
     fn bank(grade: f64, roughness_m: f64) -> World {
         let mut w = World::open(Vec2::new(-50.0, -50.0), Vec2::new(50.0, 50.0));
         w.terrain.push(TerrainPatch {
-            shape: Shape::Box { center: Vec2::new(0.0, 0.0), half_extents_m: Vec2::new(10.0, 5.0), yaw_rad: 0.0 },
+            shape: Shape::Box {
+                center: Vec2::new(0.0, 0.0),
+                half_extents_m: Vec2::new(10.0, 5.0),
+                yaw_rad: 0.0,
+            },
             grade,
             // Falls toward -y (south).
             downhill_yaw_rad: -std::f64::consts::FRAC_PI_2,

@@ -1,8 +1,9 @@
 //! The running gear: velocity controller, motors, suspension and tyres.
 //!
-//! The controller turns a twist into left/right rim speeds with the *effective* separation
-//! (`RobotParams::wheel_speeds`, 1.6875 m on the Warthog) after rate-limiting it, and each side's
-//! motor follows with a first-order lag and a force limit. Warthog drives both wheels of a side
+//! The controller lets the twist follow the command through the motor lag, bounded by the
+//! acceleration limits, and turns it into left/right rim speeds with the *effective* separation
+//! (`RobotParams::wheel_speeds`, 1.6875 m on the Warthog); each side's motor tracks its rim
+//! speed with a stiff PI speed loop up to a force limit. Warthog drives both wheels of a side
 //! through one motor, so a side has one rim speed. Each wheel is a spring–damper along the
 //! chassis' down axis onto the analytic ground, and its tyre transmits force through friction
 //! with longitudinal *and* lateral slip: a bristle (elasto-plastic) model that sticks below the
@@ -21,13 +22,10 @@ const TRAVEL_M: f64 = 0.12;
 /// Bump-stop stiffness (N/m), ten times the spring.
 const BUMP_STOP_N_PER_M: f64 = 100_000.0;
 /// Tyre bristle stiffness (N/m) per wheel: stiff enough that sticking tyres hold a parked robot
-/// within millimetres, soft enough to stay stable at 200 Hz.
-const BRISTLE_N_PER_M: f64 = 15_000.0;
-/// Tyre bristle damping (N·s/m) per wheel, over-damped on purpose: with 30 000 N/m and
-/// 2 000 N·s/m the yaw mode hunted and diverged when driving straight at 2 m/s, at any physics
-/// rate (so a property of the model, not of the integrator); 15 000 and 4 000 stay still from
-/// −5 to 5 m/s.
-const BRISTLE_NS_PER_M: f64 = 4_000.0;
+/// within millimetres, soft enough to stay stable at 200 Hz (ω·dt ≈ 0.1 for a quarter robot).
+const BRISTLE_N_PER_M: f64 = 30_000.0;
+/// Tyre bristle damping (N·s/m) per wheel: about 0.7 of critical for a quarter robot.
+const BRISTLE_NS_PER_M: f64 = 2_000.0;
 /// Relaxation length of the tyre (m): about the wheel radius, as for pneumatic tyres.
 const RELAXATION_M: f64 = 0.3;
 /// Lateral friction over longitudinal friction of the tyre.
@@ -42,11 +40,17 @@ pub(super) const LATERAL_FRICTION_RATIO: f64 = 0.865;
 /// Rim-equivalent mass of one side's drivetrain (kg): two 0.3 m wheels and the geared motor,
 /// J ≈ 1.5 kg·m² over r².
 const SIDE_INERTIA_KG: f64 = 17.0;
-/// Force limit of one side's motor at the rim (N): enough to climb about 30° with 260 kg.
-const MOTOR_FORCE_MAX_N: f64 = 1_300.0;
-/// Speed-loop gain of the motor drive (N per m/s): stiff, so a side holds its speed until the
-/// force limit; solved implicitly, so any gain is stable.
+/// Force limit of one side's motor at the rim (N). Our assumption (Clearpath publishes no
+/// torque curve): both sides together push 0.78 × the weight of 260 kg, so traction rather than
+/// the motors limits climbing, and a side has room over the ~730 N a turn in place on μ = 1
+/// ground asks of it.
+const MOTOR_FORCE_MAX_N: f64 = 1_000.0;
+/// Proportional gain of the motor drive's speed loop (N per m/s): stiff, so a side holds its
+/// speed until the force limit; solved implicitly, so any gain is stable.
 const MOTOR_GAIN_N_PER_MPS: f64 = 40_000.0;
+/// Integral gain of the speed loop (N per m): integral time 0.05 s, so a steady load (the scrub
+/// of a turn in place) costs no steady speed error, as with the Warthog's motor drivers.
+const MOTOR_GAIN_N_PER_M: f64 = 800_000.0;
 
 /// Where the wheels are on the chassis and how long their springs are.
 #[derive(Debug, Clone, Copy)]
@@ -111,7 +115,14 @@ pub(super) struct TyreForce {
 impl Tyre {
     /// Tyre force for slip velocity `slip_mps` (contact patch over ground, forward and lateral),
     /// normal load `load_n` and friction coefficient `mu`, over `dt_s`.
-    pub(super) fn force(&mut self, slip_mps: [f64; 2], rolling_mps: f64, load_n: f64, mu: f64, dt_s: f64) -> TyreForce {
+    pub(super) fn force(
+        &mut self,
+        slip_mps: [f64; 2],
+        rolling_mps: f64,
+        load_n: f64,
+        mu: f64,
+        dt_s: f64,
+    ) -> TyreForce {
         if load_n <= 0.0 || mu <= 0.0 {
             self.deflection_m = [0.0; 2];
             return TyreForce { force_n: [0.0; 2], stiffness_ns_per_m: 0.0 };
@@ -130,7 +141,10 @@ impl Tyre {
         let used = (trial[0] / limit[0]).hypot(trial[1] / limit[1]);
         if used <= 1.0 {
             self.deflection_m = d;
-            return TyreForce { force_n: trial, stiffness_ns_per_m: BRISTLE_N_PER_M * dt_s + BRISTLE_NS_PER_M };
+            return TyreForce {
+                force_n: trial,
+                stiffness_ns_per_m: BRISTLE_N_PER_M * dt_s + BRISTLE_NS_PER_M,
+            };
         }
         // Sliding: the friction force that dissipates most on the ellipse opposes
         // (mu_x² s_x, mu_y² s_y), not the slip itself; that skews it toward the rolling direction.
@@ -146,12 +160,14 @@ impl Tyre {
 /// Velocity controller plus the two motors.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Drivetrain {
-    /// Rate-limited twist the controller is tracking.
+    /// Lagged, rate-limited twist the motors are tracking.
     twist: VelocityCmd,
-    /// Lagged rim-speed set-points, left and right (m/s).
+    /// Rim-speed set-points, left and right (m/s).
     reference_mps: [f64; 2],
     /// Rim speeds, left and right (m/s).
     rim_mps: [f64; 2],
+    /// Integral term of each side's speed loop (N).
+    integral_n: [f64; 2],
 }
 
 impl Drivetrain {
@@ -161,6 +177,7 @@ impl Drivetrain {
             twist: VelocityCmd { linear_mps: speed_mps, angular_rps: 0.0 },
             reference_mps: [speed_mps; 2],
             rim_mps: [speed_mps; 2],
+            integral_n: [0.0; 2],
         }
     }
 
@@ -169,35 +186,42 @@ impl Drivetrain {
         self.rim_mps
     }
 
-    /// Advance the controller toward `cmd` (already clamped) by `dt_s`: rate limits, then the
-    /// motor lag on each side's set-point.
+    /// Advance the controller toward `cmd` (already clamped) by `dt_s`: the twist follows the
+    /// command through the motor lag, its change bounded by the acceleration limits, and
+    /// becomes the two sides' rim-speed set-points. This is low fidelity's twist response
+    /// exactly (at the physics rate), so the two simulators differ in physics, not in how they
+    /// read a command.
     pub(super) fn control(&mut self, robot: &RobotParams, cmd: VelocityCmd, dt_s: f64) {
-        let step = |now: f64, goal: f64, rate: f64| now + (goal - now).clamp(-rate * dt_s, rate * dt_s);
-        self.twist.linear_mps = step(self.twist.linear_mps, cmd.linear_mps, robot.max_accel_mps2);
-        self.twist.angular_rps = step(self.twist.angular_rps, cmd.angular_rps, robot.max_yaw_accel_rps2);
-        let (left, right) = robot.wheel_speeds(self.twist);
         let alpha = if robot.motor_lag_s > 0.0 { 1.0 - (-dt_s / robot.motor_lag_s).exp() } else { 1.0 };
-        for (r, target) in self.reference_mps.iter_mut().zip([left, right]) {
-            *r += alpha * (target - *r);
-        }
+        let follow =
+            |now: f64, goal: f64, rate: f64| now + (alpha * (goal - now)).clamp(-rate * dt_s, rate * dt_s);
+        self.twist.linear_mps = follow(self.twist.linear_mps, cmd.linear_mps, robot.max_accel_mps2);
+        self.twist.angular_rps = follow(self.twist.angular_rps, cmd.angular_rps, robot.max_yaw_accel_rps2);
+        let (left, right) = robot.wheel_speeds(self.twist);
+        self.reference_mps = [left, right];
     }
 
     /// Advance both sides' rim speeds by `dt_s` under the tyres' forward forces on the chassis
     /// (`tyre_n`, summed per side) and their stiffness with respect to rim speed.
     pub(super) fn drive(&mut self, tyre_n: [f64; 2], stiffness: [f64; 2], dt_s: f64) {
         let m = SIDE_INERTIA_KG / dt_s;
+        // The integral's contribution within this step acts like extra proportional gain.
+        let gain = MOTOR_GAIN_N_PER_MPS + MOTOR_GAIN_N_PER_M * dt_s;
         for side in 0..2 {
-            let (w, d) = (self.rim_mps[side], stiffness[side]);
+            let (w, d, reference) = (self.rim_mps[side], stiffness[side], self.reference_mps[side]);
             // Implicit in the motor's speed loop and linearised-implicit in the tyre force: the
             // tyre pushing the chassis forward brakes the wheel.
-            let mut next =
-                (m * w + d * w + MOTOR_GAIN_N_PER_MPS * self.reference_mps[side] - tyre_n[side]) / (m + MOTOR_GAIN_N_PER_MPS + d);
-            let motor = MOTOR_GAIN_N_PER_MPS * (self.reference_mps[side] - next);
+            let held = self.integral_n[side];
+            let next = (m * w + d * w + gain * reference + held - tyre_n[side]) / (m + gain + d);
+            let motor = gain * (reference - next) + held;
             if motor.abs() > MOTOR_FORCE_MAX_N {
+                // At the force limit; the integral holds (anti-windup).
                 let motor = motor.clamp(-MOTOR_FORCE_MAX_N, MOTOR_FORCE_MAX_N);
-                next = (m * w + d * w + motor - tyre_n[side]) / (m + d);
+                self.rim_mps[side] = (m * w + d * w + motor - tyre_n[side]) / (m + d);
+            } else {
+                self.integral_n[side] = held + MOTOR_GAIN_N_PER_M * dt_s * (reference - next);
+                self.rim_mps[side] = next;
             }
-            self.rim_mps[side] = next;
         }
     }
 }
