@@ -34,7 +34,7 @@ pub struct RobotParams {
     pub max_accel_mps2: f64,
     /// Controller limit on yaw acceleration (rad/s²).
     pub max_yaw_accel_rps2: f64,
-    /// Time constant of the first-order lag between commanded and actual wheel speed (s).
+    /// Time constant of the first-order lag between the commanded and the actual twist (s).
     pub motor_lag_s: f64,
     /// Control rate of the velocity controller and of the policies (Hz).
     pub control_hz: f64,

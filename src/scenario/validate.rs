@@ -134,7 +134,7 @@ fn robot(c: &mut Checker, r: &raw::Robot) -> (sim::RobotParams, ActionScale) {
 
 fn point(c: &mut Checker, path: &str, p: raw::Point) -> Vec2 {
     for (axis, v) in ["x", "y"].iter().zip(p) {
-        if !(v.abs() <= MAX_COORD_M) {
+        if v.is_nan() || v.abs() > MAX_COORD_M {
             c.report(
                 format!("{path}.{axis}"),
                 format!("must be a finite coordinate within ±{MAX_COORD_M} m"),

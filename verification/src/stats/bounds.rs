@@ -165,8 +165,9 @@ pub fn hoeffding_trials(epsilon: f64, delta: f64) -> Result<u64, Error> {
 /// Promise: if the subtask performs at `assumed_p` and the campaign observes at least the
 /// expected (rounded down) successes, the bound certifies `p_required`. It is a planning
 /// figure, not a power guarantee: a campaign at exactly `assumed_p` falls short of its mean
-/// about half the time. Needs p_required < assumed_p < 1; searched up to
-/// [`MAX_CAMPAIGN_TRIALS`] (error beyond).
+/// about half the time. Needs p_required < assumed_p < 1; searched upwards from
+/// [`trials_needed`] (one incomplete-beta evaluation per candidate n, so the cost grows with
+/// the answer as assumed_p approaches p_required) up to [`MAX_CAMPAIGN_TRIALS`] (error beyond).
 pub fn trials_needed_with_failures(p_required: f64, confidence: f64, assumed_p: f64) -> Result<u64, Error> {
     let p = open_unit("p_required", p_required)?;
     let alpha = 1.0 - open_unit("confidence", confidence)?;

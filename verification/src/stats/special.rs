@@ -140,7 +140,7 @@ pub fn inv_reg_inc_beta(p: f64, a: f64, b: f64) -> f64 {
 
 /// Regularised upper incomplete gamma function Q(a, x) = Γ(a, x) / Γ(a), for a > 0, x ≥ 0.
 pub fn reg_upper_gamma(a: f64, x: f64) -> f64 {
-    if !both_positive(a, 1.0) || x.is_nan() || x < 0.0 {
+    if a.is_nan() || a <= 0.0 || x.is_nan() || x < 0.0 {
         return f64::NAN;
     }
     if x == 0.0 {
