@@ -84,10 +84,7 @@ impl RobotParams {
     /// Left and right wheel rim speeds (m/s) for a twist, as the diff-drive controller computes them.
     pub fn wheel_speeds(&self, cmd: crate::VelocityCmd) -> (f64, f64) {
         let half = 0.5 * self.effective_separation_m();
-        (
-            cmd.linear_mps - cmd.angular_rps * half,
-            cmd.linear_mps + cmd.angular_rps * half,
-        )
+        (cmd.linear_mps - cmd.angular_rps * half, cmd.linear_mps + cmd.angular_rps * half)
     }
 
     /// Clamp a command to the controller's speed and yaw-rate limits; non-finite parts become 0.

@@ -138,4 +138,124 @@ pub enum Error {
         /// The path limit.
         limit: usize,
     },
+    /// A file or directory operation failed.
+    #[error("{}: cannot {op}: {message}", path.display())]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// What was attempted, e.g. `read`, `rename`.
+        op: &'static str,
+        /// The kind of I/O error.
+        kind: std::io::ErrorKind,
+        /// The operating system's message.
+        message: String,
+    },
+    /// A bundle holds a symbolic link; bundles are hashed file by file and links are refused
+    /// (a link could point the deployed policy outside the sealed bundle).
+    #[error("{}: symbolic links are not allowed in a bundle", path.display())]
+    Symlink {
+        /// The link.
+        path: std::path::PathBuf,
+    },
+    /// A bundle holds something that is neither a regular file nor a directory.
+    #[error("{}: not a regular file or directory", path.display())]
+    NotRegularFile {
+        /// The entry.
+        path: std::path::PathBuf,
+    },
+    /// A bundle path is not valid UTF-8, so it cannot be named in a certificate.
+    #[error("{}: path is not valid UTF-8", path.display())]
+    NonUtf8Path {
+        /// The path (lossily displayed).
+        path: std::path::PathBuf,
+    },
+    /// A certificate file does not parse or has a bad value.
+    #[error("{}: {message}{}", file.display(), location(*line, *column))]
+    MalformedCertificate {
+        /// The certificate file.
+        file: std::path::PathBuf,
+        /// 1-based line of the problem, when known.
+        line: Option<usize>,
+        /// 1-based column of the problem, when known.
+        column: Option<usize>,
+        /// What is wrong; names the field path, e.g. `subtasks[0].trials: invalid type`.
+        message: String,
+    },
+    /// A bundle file's sha256 differs from the one its certificate records.
+    #[error("bundle file {file}: changed since sealing (sha256 {actual}, certificate has {expected})")]
+    Tampered {
+        /// Bundle-relative path, `/`-separated.
+        file: String,
+        /// Hash recorded in the certificate (hex).
+        expected: String,
+        /// Hash of the file now (hex).
+        actual: String,
+    },
+    /// A file the certificate lists is not in the bundle.
+    #[error("bundle file {file}: listed in the certificate but missing")]
+    MissingBundleFile {
+        /// Bundle-relative path, `/`-separated.
+        file: String,
+    },
+    /// A bundle file is not listed in its certificate.
+    #[error("bundle file {file}: not listed in the certificate (added after sealing)")]
+    UnlistedBundleFile {
+        /// Bundle-relative path, `/`-separated.
+        file: String,
+    },
+    /// The geofence polygon is not simple: two of its edges cross or touch.
+    #[error("geofence: edges {edge_a} and {edge_b} cross or touch; the outline must be a simple polygon")]
+    GeofenceNotSimple {
+        /// Index of the first edge (from vertex i to i + 1).
+        edge_a: usize,
+        /// Index of the second edge.
+        edge_b: usize,
+    },
+    /// A route's actions do not chain from the start to the goal of the high-level model.
+    #[error("route position {index}: {problem}")]
+    BrokenRoute {
+        /// Position in the route (its length when the route stops short of the goal).
+        index: usize,
+        /// What is wrong there.
+        problem: RouteProblem,
+    },
+}
+
+/// What is wrong at a position of a route ([`Error::BrokenRoute`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouteProblem {
+    /// The action index is not below the number of actions.
+    #[error("action {action} does not exist")]
+    UnknownAction {
+        /// The action (subtask) index given.
+        action: usize,
+    },
+    /// The action's entry state is not where the previous action (or the start) leads.
+    #[error("action {action} starts in state {from}, but the route is in state {at}")]
+    NotAvailable {
+        /// The action (subtask) index given.
+        action: usize,
+        /// The action's entry state.
+        from: usize,
+        /// The state the route has reached.
+        at: usize,
+    },
+    /// The route ends (or is empty) outside the goal.
+    #[error("the route ends in state {at}, not the goal {goal}")]
+    EndsOffGoal {
+        /// The state the route ends in.
+        at: usize,
+        /// The goal state.
+        goal: usize,
+    },
+}
+
+/// ` at line L column C` when known, for [`Error::MalformedCertificate`].
+fn location(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!(" (at line {l} column {c})"),
+        (Some(l), None) => format!(" (at line {l})"),
+        _ => String::new(),
+    }
 }
