@@ -12,3 +12,4 @@ pub mod files;
 pub mod plot;
 pub mod route;
 pub mod scenario;
+pub mod subtask_env;

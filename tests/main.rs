@@ -3,3 +3,4 @@
 mod cli;
 mod routes;
 mod scenario;
+mod train;

@@ -1,6 +1,7 @@
 //! Subcommands and the mapping from failures to exit codes.
 
 mod simulate;
+mod train;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sim2real::scenario::{Scenario, ScenarioError};
@@ -68,12 +69,15 @@ enum Command {
     },
     /// Drive a route in a simulator with the pure-pursuit baseline; write trajectory.csv and a map.
     Simulate(simulate::Args),
+    /// Train a subtask policy with PPO; write the policy pair and a learning curve, print an evaluation.
+    Train(train::Args),
 }
 
 pub fn run(cli: Cli) -> Result<Code, Failure> {
     match cli.command {
         Command::Validate { scenario } => validate(&scenario),
         Command::Simulate(args) => simulate::run(args),
+        Command::Train(args) => train::run(args),
     }
 }
 

@@ -1,0 +1,123 @@
+//! `sim2real train` end to end: a short run writes the policy pair and the learning curve, and a
+//! bad subtask id is refused with exit 2.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sim2real(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sim2real")).args(args).output().expect("run sim2real")
+}
+
+/// A one-rollout training run (the step count rounds up to 8 × 256: the root crate is
+/// unoptimised in tests) on `threads` rayon threads.
+fn short_run(out_dir: &Path, threads: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sim2real"))
+        .env("RAYON_NUM_THREADS", threads)
+        .args([
+            "train",
+            yard().to_str().expect("utf8"),
+            "--subtask",
+            ID,
+            "--steps",
+            "1",
+            "--seed",
+            "3",
+            "--eval-episodes",
+            "8",
+            "--out",
+            out_dir.to_str().expect("utf8"),
+        ])
+        .output()
+        .expect("run sim2real")
+}
+
+const ID: &str = "junction_east_to_shed_pond";
+
+fn yard() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/warthog_yard/scenario.yaml")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn short_training_run_writes_a_loadable_policy_and_a_curve() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().join("out");
+    let id = ID;
+    let out = short_run(&out_dir, "2");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("evaluation"), "{stdout}");
+    assert!(stdout.contains("/8 succeeded"), "{stdout}");
+
+    let policies_dir = out_dir.join("policies");
+    let policy = policies::PolicyFile::load(&policies_dir, id).expect("the written pair loads");
+    let c = policy.contract();
+    assert_eq!(c.subtask, id);
+    assert_eq!(c.control_rate_hz, 10.0);
+    assert_eq!(c.observation.len(), c.network.obs_dim);
+    assert_eq!(c.observation[0].name, "goal_distance_m");
+    assert_eq!(c.training_steps, 2048);
+    assert!(matches!(
+        c.action,
+        policies::ActionContract::Continuous { dim: 2, linear_mps: 3.0, angular_rps: 1.5 }
+    ));
+    let png = std::fs::read(out_dir.join(format!("learning_curve_{id}.png"))).expect("curve written");
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    // Nothing half-written left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(&out_dir)
+        .expect("ls")
+        .chain(std::fs::read_dir(&policies_dir).expect("ls"))
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Same seed on one thread: bit-identical weights and the same evaluation.
+    let again_dir = dir.path().join("again");
+    let again = short_run(&again_dir, "1");
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    let weights =
+        |d: &Path| std::fs::read(d.join("policies").join(format!("{id}.safetensors"))).expect("weights");
+    assert!(weights(&out_dir) == weights(&again_dir), "same seed, different weights");
+    let eval_line =
+        |o: &Output| text(&o.stdout).lines().find(|l| l.starts_with("evaluation")).map(String::from);
+    assert_eq!(eval_line(&out), eval_line(&again));
+}
+
+#[test]
+fn unknown_subtask_is_invalid_input_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = sim2real(&[
+        "train",
+        yard().to_str().expect("utf8"),
+        "--subtask",
+        "to_the_moon",
+        "--out",
+        dir.path().to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("to_the_moon") && stderr.contains("--subtask"), "{stderr}");
+    assert!(stderr.contains("scenario.yaml"), "names the file: {stderr}");
+    assert!(std::fs::read_dir(dir.path()).expect("ls").next().is_none(), "nothing written");
+}
+
+#[test]
+fn bad_policy_rate_is_invalid_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = sim2real(&[
+        "train",
+        yard().to_str().expect("utf8"),
+        "--subtask",
+        "junction_east_to_shed_pond",
+        "--policy-hz",
+        "7",
+        "--out",
+        dir.path().to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("7 Hz"), "{}", text(&out.stderr));
+}
