@@ -2,6 +2,7 @@
 //! exactly whether a region's planar part lies inside it.
 
 use super::GeofenceBreach;
+use crate::region::clip_by;
 use crate::{Error, Geometry, Region, State, TOL_M};
 
 type Pt = (f64, f64);
@@ -104,20 +105,7 @@ impl Convex {
             (lo.0 - 1.0, hi.1 + 1.0),
         ];
         for &(n, c) in &self.half {
-            let side = |p: Pt| c - (n.0 * p.0 + n.1 * p.1);
-            let mut out = Vec::with_capacity(k.len() + 1);
-            for j in 0..k.len() {
-                let (p, q) = (k[j], k[(j + 1) % k.len()]);
-                let (sp, sq) = (side(p), side(q));
-                if sp >= 0.0 {
-                    out.push(p);
-                }
-                if (sp >= 0.0) != (sq >= 0.0) {
-                    let t = sp / (sp - sq);
-                    out.push((p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1)));
-                }
-            }
-            k = out;
+            k = clip_by(&k, |p: Pt| c - (n.0 * p.0 + n.1 * p.1));
             if k.is_empty() {
                 return None;
             }

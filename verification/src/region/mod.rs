@@ -9,6 +9,7 @@ use std::fmt;
 
 pub use interval::{HeadingInterval, SpeedInterval};
 pub use planar::TOL_M;
+pub(crate) use planar::clip_by;
 pub use shape::{Geometry, Shape};
 
 use interval::wrap_angle;

@@ -54,22 +54,27 @@ fn clip_convex(mut subject: Vec<Pt>, clip: &[Pt]) -> Vec<Pt> {
             break;
         }
         let (a, b) = (clip[i], clip[(i + 1) % n]);
-        let side = |p: Pt| cross(a, b, p);
-        let mut out = Vec::with_capacity(subject.len() + 1);
-        for j in 0..subject.len() {
-            let (p, q) = (subject[j], subject[(j + 1) % subject.len()]);
-            let (sp, sq) = (side(p), side(q));
-            if sp >= 0.0 {
-                out.push(p);
-            }
-            if (sp >= 0.0) != (sq >= 0.0) {
-                let t = sp / (sp - sq);
-                out.push((p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1)));
-            }
-        }
-        subject = out;
+        subject = clip_by(&subject, |p| cross(a, b, p));
     }
     subject
+}
+
+/// The part of convex polygon `subject` where `side(p) >= 0`, for an affine `side`
+/// (Sutherland–Hodgman against one half-plane).
+pub(crate) fn clip_by(subject: &[Pt], side: impl Fn(Pt) -> f64) -> Vec<Pt> {
+    let mut out = Vec::with_capacity(subject.len() + 1);
+    for j in 0..subject.len() {
+        let (p, q) = (subject[j], subject[(j + 1) % subject.len()]);
+        let (sp, sq) = (side(p), side(q));
+        if sp >= 0.0 {
+            out.push(p);
+        }
+        if (sp >= 0.0) != (sq >= 0.0) {
+            let t = sp / (sp - sq);
+            out.push((p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1)));
+        }
+    }
+    out
 }
 
 /// Crossings of segment `a`–`b` with the circle (`c`, `r`).
