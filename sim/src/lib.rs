@@ -17,6 +17,7 @@ mod high_fidelity;
 mod low_fidelity;
 mod robot;
 mod simulator;
+mod validate;
 mod world;
 
 pub use config::{HighFidelityConfig, LowFidelityConfig, NoiseConfig, Randomisation, Range, RayConfig};

@@ -22,12 +22,11 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::geometry::{
-    Footprint, PreparedShape, footprint_inside, is_convex_ccw, is_simple_polygon, polygon_boundary_distance,
-    polygon_contains, signed_area,
+    Footprint, PreparedShape, footprint_inside, polygon_boundary_distance, polygon_contains,
 };
 use crate::{
-    Error, Fidelity, Imu, LowFidelityConfig, Odometry, PlanarState, RobotParams, Sensors, Shape, Simulator,
-    Status, StepInfo, Vec2, VelocityCmd, World, wrap_angle,
+    Error, Fidelity, Imu, LowFidelityConfig, Odometry, PlanarState, RobotParams, Sensors, Simulator, Status,
+    StepInfo, Vec2, VelocityCmd, World, validate, wrap_angle,
 };
 
 /// Standard gravity (m/s²): what the accelerometer reads on z when level.
@@ -128,49 +127,6 @@ fn within(p: Vec2, anchor: Vec2, slack_m: f64) -> bool {
     slack_m > 0.0 && (p - anchor).norm_sq() < slack_m * slack_m
 }
 
-fn positive(field: &'static str, value: f64) -> Result<f64, Error> {
-    if value > 0.0 && value.is_finite() {
-        Ok(value)
-    } else {
-        Err(Error::OutOfRange { field, value, allowed: "finite and > 0" })
-    }
-}
-
-fn non_negative(field: &'static str, value: f64) -> Result<f64, Error> {
-    if value >= 0.0 && value.is_finite() {
-        Ok(value)
-    } else {
-        Err(Error::OutOfRange { field, value, allowed: "finite and >= 0" })
-    }
-}
-
-fn check_shape(what: impl Fn() -> String, shape: &Shape) -> Result<(), Error> {
-    let bad = |reason| Err(Error::BadShape { what: what(), reason });
-    match shape {
-        Shape::Disc { center, radius_m } => {
-            let ok = center.is_finite() && *radius_m > 0.0 && radius_m.is_finite();
-            if !ok {
-                return bad("a disc needs a finite centre and a finite radius > 0");
-            }
-        }
-        Shape::Box { center, half_extents_m, yaw_rad } => {
-            let h = half_extents_m;
-            let ok = center.is_finite() && yaw_rad.is_finite() && h.x > 0.0 && h.y > 0.0 && h.is_finite();
-            if !ok {
-                return bad("a box needs a finite centre and yaw and finite half extents > 0");
-            }
-        }
-        Shape::Polygon { vertices } => {
-            if !is_convex_ccw(vertices) {
-                return bad(
-                    "a polygon must be strictly convex, counter-clockwise, with at least 3 finite vertices",
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Standard normal draw times `sigma`; no draw at all when `sigma` is 0, so noise-free runs spend
 /// nothing on the generator.
 #[inline]
@@ -205,44 +161,11 @@ impl LowFidelity {
     /// not strictly convex and counter-clockwise, or when the geofence is not a simple
     /// counter-clockwise polygon.
     pub fn new(robot: RobotParams, world: Arc<World>, config: LowFidelityConfig) -> Result<Self, Error> {
-        positive("robot.length_m", robot.length_m)?;
-        positive("robot.width_m", robot.width_m)?;
-        positive("robot.max_speed_mps", robot.max_speed_mps)?;
-        positive("robot.max_yaw_rate_rps", robot.max_yaw_rate_rps)?;
-        positive("robot.max_accel_mps2", robot.max_accel_mps2)?;
-        positive("robot.max_yaw_accel_rps2", robot.max_yaw_accel_rps2)?;
-        positive("robot.control_hz", robot.control_hz)?;
-        non_negative("robot.motor_lag_s", robot.motor_lag_s)?;
-        non_negative("robot.lidar_height_m", robot.lidar_height_m)?;
+        validate::robot(&robot)?;
+        validate::rays(&config.rays)?;
+        validate::noise(&config.noise)?;
+        validate::world(&world)?;
         let rays = &config.rays;
-        if rays.count == 0 {
-            return Err(Error::OutOfRange { field: "rays.count", value: 0.0, allowed: ">= 1" });
-        }
-        let fov = positive("rays.fov_rad", rays.fov_rad)?;
-        if fov > std::f64::consts::TAU + 1e-9 {
-            return Err(Error::OutOfRange { field: "rays.fov_rad", value: fov, allowed: "(0, 2π]" });
-        }
-        positive("rays.max_range_m", rays.max_range_m)?;
-        let n = &config.noise;
-        non_negative("noise.odom_position_m", n.odom_position_m)?;
-        non_negative("noise.odom_yaw_rad", n.odom_yaw_rad)?;
-        non_negative("noise.odom_speed_mps", n.odom_speed_mps)?;
-        non_negative("noise.gyro_rps", n.gyro_rps)?;
-        non_negative("noise.accel_mps2", n.accel_mps2)?;
-        non_negative("noise.range_m", n.range_m)?;
-        if !is_simple_polygon(&world.geofence) || signed_area(&world.geofence) <= 0.0 {
-            return Err(Error::BadShape {
-                what: "geofence".to_string(),
-                reason: "must be a simple counter-clockwise polygon of at least 3 finite vertices",
-            });
-        }
-        for (i, o) in world.obstacles.iter().enumerate() {
-            check_shape(|| format!("obstacle {i}"), &o.shape)?;
-            non_negative("obstacle.height_m", o.height_m).map_err(|_| Error::BadShape {
-                what: format!("obstacle {i}"),
-                reason: "height_m must be finite and >= 0",
-            })?;
-        }
 
         let dt_s = robot.control_dt_s();
         let lag_alpha = if robot.motor_lag_s > 0.0 { -(-dt_s / robot.motor_lag_s).exp_m1() } else { 1.0 };
@@ -509,7 +432,7 @@ impl Simulator for LowFidelity {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{NoiseConfig, Obstacle, RayConfig, TerrainPatch};
+    use crate::{NoiseConfig, Obstacle, RayConfig, Shape, TerrainPatch};
     use rand::Rng;
     use std::f64::consts::{FRAC_PI_2, FRAC_PI_4, PI};
 
