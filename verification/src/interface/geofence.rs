@@ -2,14 +2,8 @@
 //! exactly whether a region's planar part lies inside it.
 
 use super::GeofenceBreach;
-use crate::region::clip_by;
+use crate::region::{Pt, circle_circle, clip_by, cross};
 use crate::{Error, Geometry, Region, State, TOL_M};
-
-type Pt = (f64, f64);
-
-fn cross(a: Pt, b: Pt, c: Pt) -> f64 {
-    (b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)
-}
 
 /// The planar part of a region as constraints: half-planes n·p ≤ c (n unit, outward) and
 /// discs, optionally eroded by `inset` metres (each half-plane moved in, each radius reduced:
@@ -125,16 +119,7 @@ impl Convex {
         for (i, &(c1, r1)) in self.discs.iter().enumerate() {
             cand.push(c1);
             for &(c2, r2) in &self.discs[i + 1..] {
-                let d = (c2.0 - c1.0).hypot(c2.1 - c1.1);
-                if d == 0.0 || d > r1 + r2 || d < (r1 - r2).abs() {
-                    continue;
-                }
-                let a = (d * d + r1 * r1 - r2 * r2) / (2.0 * d);
-                let h = (r1 * r1 - a * a).max(0.0).sqrt();
-                let u = ((c2.0 - c1.0) / d, (c2.1 - c1.1) / d);
-                let m = (c1.0 + a * u.0, c1.1 + a * u.1);
-                cand.push((m.0 - h * u.1, m.1 + h * u.0));
-                cand.push((m.0 + h * u.1, m.1 - h * u.0));
+                circle_circle(c1, r1, c2, r2, &mut cand);
             }
         }
         // Rounding in the crossings: accept candidates a hair outside.

@@ -9,8 +9,9 @@ use std::fmt;
 
 pub use interval::{HeadingInterval, SpeedInterval};
 pub use planar::TOL_M;
-pub(crate) use planar::clip_by;
+pub(crate) use planar::{circle_circle, clip_by};
 pub use shape::{Geometry, Shape};
+pub(crate) use shape::{Pt, cross};
 
 use interval::wrap_angle;
 use planar::Planar;

@@ -112,7 +112,7 @@ fn segment_circle(a: Pt, b: Pt, c: Pt, r: f64, out: &mut Vec<Pt>) {
 }
 
 /// Crossings of two circles (tangency within [`TOL_M`] gives the touching point).
-fn circle_circle(c1: Pt, r1: f64, c2: Pt, r2: f64, out: &mut Vec<Pt>) {
+pub(crate) fn circle_circle(c1: Pt, r1: f64, c2: Pt, r2: f64, out: &mut Vec<Pt>) {
     let d = dist(c1, c2);
     // Concentric circles have no isolated crossings; the support points cover them.
     if d == 0.0 || d > r1 + r2 + TOL_M || d < (r1 - r2).abs() - TOL_M {

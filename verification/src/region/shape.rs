@@ -3,10 +3,10 @@
 use crate::Error;
 
 /// A point of the plane, metres.
-pub(super) type Pt = (f64, f64);
+pub(crate) type Pt = (f64, f64);
 
 /// Cross product of `b - a` and `c - a`: positive when `a, b, c` turn left.
-pub(super) fn cross(a: Pt, b: Pt, c: Pt) -> f64 {
+pub(crate) fn cross(a: Pt, b: Pt, c: Pt) -> f64 {
     (b.0 - a.0) * (c.1 - a.1) - (b.1 - a.1) * (c.0 - a.0)
 }
 
