@@ -3,13 +3,16 @@
 //! This root crate composes the three libraries: a [`scenario::Scenario`] (validated from YAML)
 //! builds `sim` simulators and `verification` regions; [`route`] drives subtask routes in either
 //! simulator with the [`baseline`] pure-pursuit controller; [`plot`] draws maps; the binary
-//! `sim2real` exposes it all on the command line (DESIGN §5).
+//! `sim2real` exposes it all on the command line (DESIGN §5). A [`bundle::Bundle`] (scenario +
+//! policies) is what [`verify`] runs campaigns on and seals with a certificate.
 
 #![warn(missing_docs)]
 
 pub mod baseline;
+pub mod bundle;
 pub mod files;
 pub mod plot;
 pub mod route;
 pub mod scenario;
 pub mod subtask_env;
+pub mod verify;

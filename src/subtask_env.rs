@@ -38,12 +38,15 @@
 
 use std::fmt;
 
-use policies::{Action, ActionSpace, Done, Env, ObsField, Outcome, Policy, PolicyMeta, Step};
+use policies::{
+    Action, ActionContract, ActionSpace, Contract, Done, Env, ObsField, Outcome, Policy, PolicyMeta, Step,
+};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use sim::{Fidelity, PlanarState, Simulator, Status, Vec2, VelocityCmd, wrap_angle};
 
+use crate::baseline::{PurePursuit, PurePursuitConfig};
 use crate::route::region_state;
 use crate::scenario::{ActionScale, Scenario, SubtaskId};
 
@@ -135,6 +138,8 @@ pub struct SubtaskEnv {
     id: SubtaskId,
     entry: verification::Region,
     exit: verification::Region,
+    /// The via points the baseline follows (the exit centre last).
+    via: Vec<Vec2>,
     horizon_steps: u32,
     goal: Vec2,
     exit_heading_rad: Option<f64>,
@@ -189,6 +194,7 @@ impl SubtaskEnv {
             id: subtask.id().clone(),
             entry: subtask.entry().clone(),
             exit: subtask.exit().clone(),
+            via: subtask.via().to_vec(),
             horizon_steps: subtask.horizon_steps(),
             goal,
             exit_heading_rad: subtask.exit().heading().map(|h| h.mid_rad()),
@@ -306,6 +312,82 @@ impl SubtaskEnv {
         }
     }
 
+    /// Runs one episode from `seed` (the start and simulator seed of `reset(seed)`) with the
+    /// pure-pursuit baseline along the subtask's via points, acting every control step on
+    /// odometry; the outcome is judged like a policy's.
+    pub fn run_baseline_episode(&mut self, seed: u64) -> Outcome {
+        let (start, sim_seed) = self.draw_start(seed);
+        self.sim.reset(start, sim_seed);
+        let mut path = vec![Vec2::new(start.x_m, start.y_m)];
+        path.extend_from_slice(&self.via);
+        let mut controller = PurePursuit::new(path, PurePursuitConfig::default());
+        for _ in 0..self.horizon_steps {
+            let cmd = controller.command(&self.sim.sensors().odom.state);
+            let info = self.sim.step(cmd);
+            if let Some(code) = failure_code(info.status) {
+                return Outcome::Failure(code);
+            }
+            if self.exit.contains(&region_state(&info.state)) {
+                return Outcome::Success;
+            }
+        }
+        Outcome::Failure(FAILURE_TIMEOUT)
+    }
+
+    /// Checks that a policy contract was made for this environment: same subtask, decision
+    /// rate, observation layout and action scale. The message names the contract field.
+    pub fn check_contract(&self, contract: &Contract) -> Result<(), String> {
+        let meta = self.policy_meta();
+        if contract.subtask != meta.subtask {
+            return Err(format!("subtask: `{}`, expected `{}`", contract.subtask, meta.subtask));
+        }
+        if (contract.control_rate_hz - meta.control_rate_hz).abs() > 1e-9 {
+            return Err(format!(
+                "control_rate_hz: {} Hz does not divide the robot's control rate {} Hz into whole steps",
+                contract.control_rate_hz, self.control_hz
+            ));
+        }
+        if contract.observation != meta.observation {
+            return Err(format!(
+                "observation: {} fields do not match this scenario's layout ({} fields: 6 base + {} rays)",
+                contract.observation.len(),
+                meta.observation.len(),
+                self.n_rays
+            ));
+        }
+        match contract.action {
+            ActionContract::Continuous { dim: 2, linear_mps, angular_rps }
+                if linear_mps == meta.linear_mps && angular_rps == meta.angular_rps =>
+            {
+                Ok(())
+            }
+            ref other => Err(format!(
+                "action: {other:?}, expected 2 continuous values scaled to {} m/s and {} rad/s",
+                meta.linear_mps, meta.angular_rps
+            )),
+        }
+    }
+
+    /// The start and simulator seed of an episode: a draw from the entry set.
+    fn draw_start(&self, seed: u64) -> (PlanarState, u64) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        // `new` checked that the entry set can be sampled; a thin set that misses every draw
+        // anyway starts at its bounding-box centre.
+        let start = self.entry.sample(&mut rng).map_or_else(
+            || {
+                let ((xl, yl), (xh, yh)) = self.entry.bounding_box();
+                PlanarState { x_m: 0.5 * (xl + xh), y_m: 0.5 * (yl + yh), ..PlanarState::default() }
+            },
+            |s| PlanarState {
+                x_m: s.x_m,
+                y_m: s.y_m,
+                yaw_rad: wrap_angle(s.yaw_rad),
+                speed_mps: s.speed_mps,
+            },
+        );
+        (start, rng.next_u64())
+    }
+
     fn true_distance_m(&self) -> f64 {
         let s = self.sim.state();
         (self.goal.x - s.x_m).hypot(self.goal.y - s.y_m)
@@ -346,22 +428,7 @@ impl Env for SubtaskEnv {
     }
 
     fn reset(&mut self, seed: u64, obs: &mut [f32]) {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        // `new` checked that the entry set can be sampled; a thin set that misses every draw
-        // anyway starts at its bounding-box centre.
-        let start = self.entry.sample(&mut rng).map_or_else(
-            || {
-                let ((xl, yl), (xh, yh)) = self.entry.bounding_box();
-                PlanarState { x_m: 0.5 * (xl + xh), y_m: 0.5 * (yl + yh), ..PlanarState::default() }
-            },
-            |s| PlanarState {
-                x_m: s.x_m,
-                y_m: s.y_m,
-                yaw_rad: wrap_angle(s.yaw_rad),
-                speed_mps: s.speed_mps,
-            },
-        );
-        let sim_seed = rng.next_u64();
+        let (start, sim_seed) = self.draw_start(seed);
         self.reset_to(start, sim_seed, obs);
     }
 

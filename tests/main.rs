@@ -4,3 +4,4 @@ mod cli;
 mod routes;
 mod scenario;
 mod train;
+mod verify;

@@ -2,6 +2,7 @@
 
 mod simulate;
 mod train;
+mod verify;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use sim2real::scenario::{Scenario, ScenarioError};
@@ -14,6 +15,8 @@ pub enum Code {
     Success = 0,
     Runtime = 1,
     InvalidInput = 2,
+    /// Integrity or verification failure.
+    Verification = 3,
 }
 
 impl From<Code> for ExitCode {
@@ -71,6 +74,11 @@ enum Command {
     Simulate(simulate::Args),
     /// Train a subtask policy with PPO; write the policy pair and a learning curve, print an evaluation.
     Train(train::Args),
+    /// Run verification trials of a bundle; print bounds per subtask and goal; write the
+    /// certificate when every goal is certified (exit 3 when not).
+    Verify(verify::Args),
+    /// Merge the shard files of a `verify --shard` campaign into its certificate.
+    VerifyMerge(verify::MergeArgs),
 }
 
 pub fn run(cli: Cli) -> Result<Code, Failure> {
@@ -78,6 +86,8 @@ pub fn run(cli: Cli) -> Result<Code, Failure> {
         Command::Validate { scenario } => validate(&scenario),
         Command::Simulate(args) => simulate::run(args),
         Command::Train(args) => train::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::VerifyMerge(args) => verify::merge(args),
     }
 }
 

@@ -332,6 +332,28 @@ impl Scenario {
         &self.graph
     }
 
+    /// The exact interface check of the verification crate on this scenario: chaining, start,
+    /// goal reachability, geofence, unused subtasks.
+    pub fn interface_report(&self) -> Result<verification::InterfaceReport, verification::Error> {
+        let interfaces: Vec<verification::Interface> = self
+            .subtasks
+            .iter()
+            .map(|s| verification::Interface {
+                id: s.id.to_string(),
+                entry: s.entry.clone(),
+                exit: s.exit.clone(),
+            })
+            .collect();
+        let goals: Vec<verification::GoalPoint> = self
+            .goals
+            .iter()
+            .filter_map(|g| self.waypoint(g.as_str()))
+            .map(|w| verification::GoalPoint { id: w.id.to_string(), x_m: w.position.x, y_m: w.position.y })
+            .collect();
+        let fence: Vec<(f64, f64)> = self.world.geofence.iter().map(|p| (p.x, p.y)).collect();
+        verification::check_interfaces(&interfaces, &self.start, &goals, &fence)
+    }
+
     /// A simulator of the given fidelity for this scenario.
     pub fn simulator(&self, fidelity: sim::Fidelity) -> Result<Box<dyn sim::Simulator>, sim::Error> {
         Ok(match fidelity {

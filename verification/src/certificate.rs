@@ -33,12 +33,42 @@ pub enum Fidelity {
     High,
 }
 
+impl std::fmt::Display for Fidelity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Fidelity::Low => "low",
+            Fidelity::High => "high",
+        })
+    }
+}
+
+/// What drove a subtask during its campaign (and so what the runtime must run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Controller {
+    /// The bundle's learned policy `policies/<subtask>.{safetensors,contract.yaml}`.
+    Policy,
+    /// The pure-pursuit baseline along the subtask's via points.
+    PurePursuit,
+}
+
+impl std::fmt::Display for Controller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Controller::Policy => "policy",
+            Controller::PurePursuit => "pure_pursuit",
+        })
+    }
+}
+
 /// A campaign of one subtask in one fidelity and what it certifies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubtaskRecord {
     /// Subtask id, as in the scenario.
     pub subtask: String,
+    /// What drove the robot in the trials.
+    pub controller: Controller,
     /// Simulator of the campaign.
     pub fidelity: Fidelity,
     /// Independent trials run.
@@ -55,6 +85,9 @@ pub struct SubtaskRecord {
     pub required_p: f64,
     /// Whether `lower_bound >= required_p`.
     pub pass: bool,
+    /// Failed trials by kind (`timeout`, `collision`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failures: BTreeMap<String, u64>,
 }
 
 /// One certified route to a goal.
@@ -70,6 +103,8 @@ pub struct RouteRecord {
     pub theta: f64,
     /// Joint confidence 1 − δ of the statement "Pr(goal) ≥ lower_bound".
     pub confidence: f64,
+    /// Simulator whose evidence the bound rests on.
+    pub fidelity: Fidelity,
 }
 
 /// The routes certified for one goal, best first.
@@ -98,6 +133,7 @@ impl SubtaskRecord {
     /// bound reaches `required_p`. Errors on bad counts or a confidence outside (0, 1).
     pub fn new(
         subtask: String,
+        controller: Controller,
         fidelity: Fidelity,
         evidence: SubtaskEvidence,
         confidence: f64,
@@ -111,6 +147,7 @@ impl SubtaskRecord {
         let two = clopper_pearson(successes, trials, confidence, Sides::Two)?;
         Ok(SubtaskRecord {
             subtask,
+            controller,
             fidelity,
             trials,
             successes,
@@ -119,15 +156,22 @@ impl SubtaskRecord {
             interval: [two.lower, two.upper],
             required_p,
             pass: lower_bound >= required_p,
+            failures: BTreeMap::new(),
         })
     }
 }
 
 impl RouteRecord {
-    /// The record of a composed bound, with the route's subtask `ids` (in route order) and
-    /// certified `theta`.
-    pub fn new(ids: Vec<String>, bound: &ComposedBound, theta: f64) -> RouteRecord {
-        RouteRecord { subtasks: ids, lower_bound: bound.lower_bound, theta, confidence: bound.confidence }
+    /// The record of a composed bound, with the route's subtask `ids` (in route order),
+    /// certified `theta` and the fidelity of the evidence.
+    pub fn new(ids: Vec<String>, bound: &ComposedBound, theta: f64, fidelity: Fidelity) -> RouteRecord {
+        RouteRecord {
+            subtasks: ids,
+            lower_bound: bound.lower_bound,
+            theta,
+            confidence: bound.confidence,
+            fidelity,
+        }
     }
 
     /// Whether the composed bound meets θ.
@@ -160,6 +204,9 @@ pub struct Certificate {
     pub goals: Vec<GoalRecord>,
     /// Interface-check result.
     pub interface: InterfaceRecord,
+    /// Subtasks whose low- and high-fidelity success rates differ significantly (Fisher exact).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fidelity_gaps: Vec<String>,
     /// Whether the bundle is certified (deployable).
     pub certified: bool,
 }
@@ -401,8 +448,24 @@ mod tests {
             seed: 7,
             files: hash_bundle(dir).unwrap(),
             subtasks: vec![
-                SubtaskRecord::new("dock".into(), Fidelity::Low, ev(300, 300), 0.99, 0.95).unwrap(),
-                SubtaskRecord::new("dock".into(), Fidelity::High, ev(290, 300), 0.99, 0.95).unwrap(),
+                SubtaskRecord::new(
+                    "dock".into(),
+                    Controller::Policy,
+                    Fidelity::Low,
+                    ev(300, 300),
+                    0.99,
+                    0.95,
+                )
+                .unwrap(),
+                SubtaskRecord::new(
+                    "dock".into(),
+                    Controller::Policy,
+                    Fidelity::High,
+                    ev(290, 300),
+                    0.99,
+                    0.95,
+                )
+                .unwrap(),
             ],
             goals: vec![GoalRecord {
                 goal: "shed_a".into(),
@@ -411,8 +474,10 @@ mod tests {
                     lower_bound: 0.9847,
                     theta: 0.9,
                     confidence: 0.95,
+                    fidelity: Fidelity::High,
                 }],
             }],
+            fidelity_gaps: vec![],
             interface: InterfaceRecord {
                 passed: true,
                 summary: "3 subtasks, 2 edges, all checks pass".into(),
@@ -565,15 +630,25 @@ mod tests {
 
     #[test]
     fn subtask_record_holds_clopper_pearson_bounds() {
-        let r = SubtaskRecord::new("dock".into(), Fidelity::High, ev(300, 300), 0.99, 0.95).unwrap();
+        let r =
+            SubtaskRecord::new("dock".into(), Controller::Policy, Fidelity::High, ev(300, 300), 0.99, 0.95)
+                .unwrap();
         // 300 of 300: lower bound 0.01^(1/300) ≈ 0.98477; two-sided at 0.005 per side.
         assert!((r.lower_bound - 0.01f64.powf(1.0 / 300.0)).abs() < 1e-12);
         assert!((r.interval[0] - 0.005f64.powf(1.0 / 300.0)).abs() < 1e-12 && r.interval[1] == 1.0);
         assert!(r.pass);
-        let r = SubtaskRecord::new("dock".into(), Fidelity::High, ev(280, 300), 0.99, 0.95).unwrap();
+        let r =
+            SubtaskRecord::new("dock".into(), Controller::Policy, Fidelity::High, ev(280, 300), 0.99, 0.95)
+                .unwrap();
         assert!(!r.pass && r.lower_bound < 280.0 / 300.0);
-        assert!(SubtaskRecord::new("dock".into(), Fidelity::High, ev(301, 300), 0.99, 0.95).is_err());
-        assert!(SubtaskRecord::new("dock".into(), Fidelity::High, ev(3, 3), 0.99, f64::NAN).is_err());
+        assert!(
+            SubtaskRecord::new("dock".into(), Controller::Policy, Fidelity::High, ev(301, 300), 0.99, 0.95)
+                .is_err()
+        );
+        assert!(
+            SubtaskRecord::new("dock".into(), Controller::Policy, Fidelity::High, ev(3, 3), 0.99, f64::NAN)
+                .is_err()
+        );
     }
 
     #[test]

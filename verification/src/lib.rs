@@ -44,7 +44,7 @@ mod region;
 pub mod stats;
 
 pub use certificate::{
-    CERTIFICATE_FILE, Certificate, Fidelity, GoalRecord, InterfaceRecord, PLOTS_DIR, REPORT_FILE,
+    CERTIFICATE_FILE, Certificate, Controller, Fidelity, GoalRecord, InterfaceRecord, PLOTS_DIR, REPORT_FILE,
     RouteRecord, SubtaskRecord, hash_bundle,
 };
 pub use composition::{ComposedBound, GapVerdict, SubtaskEvidence, best_bound, fidelity_gap, route_bound};
