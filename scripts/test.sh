@@ -17,3 +17,19 @@ stage "cargo fmt --check" cargo fmt --all --check
 stage "clippy" cargo clippy --workspace --all-targets -- -D warnings
 stage "tests" cargo test --workspace
 stage "ros2-doc-only check" cargo check --features ros2-doc-only
+
+# The libtorch backend (feature `torch`): setup-torch.sh assembles libtorch 2.13.0 once into a
+# cache outside the clone and is a no-op afterwards. A subshell keeps its environment local.
+torch_tests() (
+  ./scripts/setup-torch.sh
+  # shellcheck source=scripts/torch-env.sh
+  source ./scripts/torch-env.sh
+  export OMP_NUM_THREADS=1
+  cargo test -p sim2real-policies --features torch
+  cargo clippy -p sim2real-policies --features torch --all-targets -- -D warnings
+)
+stage "torch tests" torch_tests
+
+# deploy/: a sharded verify campaign on a real one-node Slurm (installed and started by the
+# script) must merge into the certificate of one unsharded run; Kubernetes manifests checked.
+stage "sharded campaign on Slurm" ./scripts/test-deploy.sh

@@ -11,6 +11,8 @@
 pub mod baseline;
 pub mod bundle;
 pub mod files;
+pub mod icrl;
+pub mod pipeline;
 pub mod plot;
 pub mod route;
 pub mod scenario;

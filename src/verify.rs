@@ -59,7 +59,7 @@ impl Shard {
 
     /// How many of `planned` trials fall to this shard.
     fn share(self, planned: u64) -> u64 {
-        (planned + self.count - 1 - self.index) / self.count
+        planned / self.count + u64::from(self.index < planned % self.count)
     }
 }
 
@@ -431,7 +431,8 @@ impl Campaign {
     pub fn merge(shards: &[(String, Campaign)]) -> Result<Campaign, MergeError> {
         let ((_, first), rest) = shards.split_first().ok_or(MergeError::Empty)?;
         let count = first.shard.count;
-        let mut seen = vec![false; count as usize];
+        // Indices seen; a set, not a vector of `count` flags: the count comes from a file.
+        let mut seen = std::collections::BTreeSet::new();
         for (file, c) in shards {
             let mismatch = |field| MergeError::Mismatch { file: file.clone(), field };
             let same_settings = [
@@ -451,10 +452,13 @@ impl Campaign {
             if let Some((field, _)) = same_settings.iter().find(|(_, same)| !same) {
                 return Err(mismatch(field));
             }
-            let slot = seen.get_mut(c.shard.index as usize).ok_or_else(|| {
-                MergeError::Shards(format!("{file}: shard {}/{count} out of range", c.shard.index))
-            })?;
-            if std::mem::replace(slot, true) {
+            if c.shard.index >= count {
+                return Err(MergeError::Shards(format!(
+                    "{file}: shard {}/{count} out of range",
+                    c.shard.index
+                )));
+            }
+            if !seen.insert(c.shard.index) {
                 return Err(MergeError::Shards(format!(
                     "{file}: shard {}/{count} given twice",
                     c.shard.index
@@ -467,10 +471,12 @@ impl Campaign {
                 }
             }
         }
+        // At most `shards.len()` indices are taken, so the first ten gaps are found quickly.
         let missing: Vec<String> =
-            seen.iter().enumerate().filter(|(_, s)| !**s).map(|(i, _)| format!("{i}/{count}")).collect();
+            (0..count).filter(|i| !seen.contains(i)).take(10).map(|i| format!("{i}/{count}")).collect();
         if !missing.is_empty() {
-            return Err(MergeError::Shards(format!("missing shard(s) {}", missing.join(", "))));
+            let more = if count - seen.len() as u64 > 10 { ", …" } else { "" };
+            return Err(MergeError::Shards(format!("missing shard(s) {}{more}", missing.join(", "))));
         }
         let mut merged = first.clone();
         merged.shard = Shard::WHOLE;
@@ -672,6 +678,9 @@ mod tests {
             err(&[("0".into(), shard(0, 1, 3)), ("x".into(), shard(1, 9, 2))]).contains("x: seed differs")
         );
         assert!(err(&[]).contains("no shard"));
+        // A shard count read from a tampered file never sizes an allocation.
+        let huge = campaign(Shard { index: 0, count: u64::MAX }, vec![trials("a", Fidelity::High, 5, 1, 1)]);
+        assert!(err(&[("h".into(), huge)]).contains("missing shard(s) 1/18446744073709551615, 2/"));
     }
 
     #[test]

@@ -121,3 +121,94 @@ fn bad_policy_rate_is_invalid_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("7 Hz"), "{}", text(&out.stderr));
 }
+
+/// A small site with two subtasks whose outcome does not depend on the policy: `hop` starts inside
+/// its own exit set (every episode succeeds at once), `far` cannot reach its exit within its
+/// 10-step horizon (every episode times out).
+const TRIVIAL: &str = r#"
+name: trivial
+world:
+  kind: continuous
+  geofence: [[0, 0], [60, 0], [60, 40], [0, 40]]
+  obstacles:
+    - {id: rock, disc: {center: [30, 20], radius_m: 2}, height_m: 1}
+waypoints:
+  - {id: a, position: [10, 20], zone: west, kind: pad, colour: red, landmark: rock}
+  - {id: b, position: [50, 20], zone: east, kind: pad, colour: blue, landmark: fence}
+subtasks:
+  - id: hop
+    entry: {at: a, radius_m: 1}
+    exit: {at: a, radius_m: 3}
+    horizon_steps: 100
+  - id: far
+    entry: {at: a, radius_m: 1}
+    exit: {at: b, radius_m: 2}
+    horizon_steps: 10
+hlm:
+  start: {at: a, radius_m: 1}
+  goals: [b]
+task: {theta: 0.9}
+certify: {theta: 0.85, delta: 0.05}
+training: {chunk_steps: 10000, budget_steps: 100000, max_iterations: 10, max_total_steps: 1000000, estimation_rollouts: 50}
+"#;
+
+/// Trains `subtask` of [`TRIVIAL`] for 8192 steps (four rollouts) with `extra` flags (four
+/// checkpoints unless `extra` sets `--checkpoints`).
+fn train_trivial(dir: &Path, subtask: &str, extra: &[&str]) -> Output {
+    let scenario = dir.join("trivial.yaml");
+    std::fs::write(&scenario, TRIVIAL).expect("write scenario");
+    let out_dir = dir.join(subtask);
+    let mut args = vec![
+        "train",
+        scenario.to_str().expect("utf8"),
+        "--subtask",
+        subtask,
+        "--steps",
+        "8192",
+        "--eval-episodes",
+        "8",
+        "--out",
+        out_dir.to_str().expect("utf8"),
+    ];
+    if !extra.contains(&"--checkpoints") {
+        args.extend_from_slice(&["--checkpoints", "4"]);
+    }
+    args.extend_from_slice(extra);
+    sim2real(&args)
+}
+
+#[test]
+fn target_success_stops_at_the_first_checkpoint_that_reaches_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Reached at the first of four checkpoints (one 8 × 256 rollout each): training stops there
+    // and that checkpoint is the policy written.
+    let out = train_trivial(dir.path(), "hop", &["--target-success", "0.95"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("target success 0.950 reached: 2048 steps, "), "{stdout}");
+    assert!(stdout.contains("trained `hop`: 2048 steps"), "{stdout}");
+    let policy = policies::PolicyFile::load(&dir.path().join("hop/policies"), "hop").expect("saved");
+    assert_eq!(policy.contract().training_steps, 2048);
+    let checkpoints = text(&out.stderr).matches("deterministic success").count();
+    assert_eq!(checkpoints, 1, "{}", text(&out.stderr));
+
+    // Never reached: all four checkpoints run and the report says so.
+    let out = train_trivial(dir.path(), "far", &["--target-success", "0.5"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("target success 0.500 not reached: 8192 steps, "), "{stdout}");
+    assert_eq!(text(&out.stderr).matches("deterministic success 0.000").count(), 4);
+
+    // Without a target: no target line, and --checkpoints sets how many evaluations run.
+    let out = train_trivial(dir.path(), "hop", &["--checkpoints", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("target success"));
+    assert_eq!(text(&out.stderr).matches("deterministic success").count(), 2);
+
+    // Out-of-range values are refused as invalid input, naming the flag.
+    for (flag, value) in [("--target-success", "0"), ("--target-success", "1.5"), ("--checkpoints", "0")] {
+        let out = train_trivial(dir.path(), "hop", &[flag, value]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(text(&out.stderr).contains(flag), "{}", text(&out.stderr));
+    }
+}

@@ -16,6 +16,9 @@
 //!   runtime use, for learned and hand-written controllers alike.
 //!
 //! - [`toy`] holds two tiny environments that tests and benchmarks train on.
+//! - `torch` (feature `torch`, libtorch via tch): exports an [`ActorCritic`] to TorchScript,
+//!   deploys any TorchScript actor as a [`Policy`], and runs the PPO update with autograd on
+//!   any device.
 //!
 //! Everything is deterministic for a seed, whatever the rayon thread count.
 
@@ -31,6 +34,8 @@ mod norm;
 mod policy_file;
 mod ppo;
 mod seed;
+#[cfg(feature = "torch")]
+pub mod torch;
 pub mod toy;
 mod vec_env;
 

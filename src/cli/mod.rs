@@ -1,5 +1,6 @@
 //! Subcommands and the mapping from failures to exit codes.
 
+mod pipeline;
 mod simulate;
 mod train;
 mod verify;
@@ -77,6 +78,8 @@ enum Command {
     /// Run verification trials of a bundle; print bounds per subtask and goal; write the
     /// certificate when every goal is certified (exit 3 when not).
     Verify(verify::Args),
+    /// Scenario → certified bundle: ICRL training, low- and high-fidelity verification, refinement.
+    Pipeline(pipeline::Args),
     /// Merge the shard files of a `verify --shard` campaign into its certificate.
     VerifyMerge(verify::MergeArgs),
 }
@@ -88,6 +91,7 @@ pub fn run(cli: Cli) -> Result<Code, Failure> {
         Command::Train(args) => train::run(args),
         Command::Verify(args) => verify::run(args),
         Command::VerifyMerge(args) => verify::merge(args),
+        Command::Pipeline(args) => pipeline::run(args),
     }
 }
 

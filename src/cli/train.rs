@@ -35,6 +35,13 @@ pub struct Args {
     /// Episodes of the final deterministic evaluation.
     #[arg(long, default_value_t = 100)]
     eval_episodes: u64,
+    /// Deterministic checkpoint evaluations spread over the run (each on 100 held-out starts).
+    #[arg(long, default_value_t = DEFAULT_CHECKPOINTS)]
+    checkpoints: u64,
+    /// Stop at the first checkpoint whose deterministic success reaches this fraction (0, 1],
+    /// save that checkpoint, and report the steps and seconds it took (for benchmarks).
+    #[arg(long)]
+    target_success: Option<f64>,
     /// Output directory: policies/<id>.{safetensors,contract.yaml} and learning_curve_<id>.png.
     #[arg(long)]
     out: PathBuf,
@@ -53,8 +60,9 @@ fn ppo_config() -> PpoConfig {
 
 /// Environments used for evaluations (results do not depend on it).
 const EVAL_ENVS: usize = 8;
-/// Deterministic evaluations during training (checkpoints to choose from).
-const CHECKPOINTS: u64 = 10;
+/// Deterministic evaluations during training (checkpoints to choose from), unless
+/// `--checkpoints` says otherwise.
+const DEFAULT_CHECKPOINTS: u64 = 10;
 /// Episodes of each checkpoint's evaluation.
 const SELECTION_EPISODES: u64 = 100;
 
@@ -77,6 +85,14 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     if steps == 0 {
         return Err(Failure::invalid(anyhow::anyhow!("--steps: must be at least 1")));
     }
+    if args.checkpoints == 0 {
+        return Err(Failure::invalid(anyhow::anyhow!("--checkpoints: must be at least 1, got 0")));
+    }
+    if let Some(p) = args.target_success
+        && !(p > 0.0 && p <= 1.0)
+    {
+        return Err(Failure::invalid(anyhow::anyhow!("--target-success: must be in (0, 1], got {p}")));
+    }
 
     let mut ppo =
         Ppo::new(ppo_config(), probe.obs_dim(), probe.action_space(), args.seed).map_err(Failure::runtime)?;
@@ -95,19 +111,22 @@ pub fn run(args: Args) -> Result<Code, Failure> {
 
     // Checkpoint selection: PPO's deterministic success oscillates after it first converges
     // (0.77 at 1M steps, 0.996 at 2M on the yard's obstacle subtask, same seed), so training
-    // stops CHECKPOINTS times to evaluate the deterministic policy on held-out starts and the
+    // stops `--checkpoints` times to evaluate the deterministic policy on held-out starts and the
     // best checkpoint (the later one on a tie) is what gets saved. The final evaluation below
     // uses other starts, so the selection does not bias it.
     let mut eval_envs =
         (0..EVAL_ENVS).map(|_| make()).collect::<Result<Vec<_>, _>>().map_err(Failure::runtime)?;
     let select_seed = policies::derive_seed(args.seed, u64::MAX - 1);
     let rollout = ppo.config().rollout_len() as u64;
-    let chunk = steps.div_ceil(CHECKPOINTS).div_ceil(rollout) * rollout;
+    let chunk = steps.div_ceil(args.checkpoints).div_ceil(rollout) * rollout;
     let mut curve: Vec<(u64, Option<f64>, Option<f64>)> = Vec::new();
     let mut checks: Vec<(u64, f64)> = Vec::new();
     let mut best: Option<(f64, u64, ActorCritic)> = None;
     let mut last = None;
     let mut reporter = Reporter::new(steps);
+    // Wall-clock spent in checkpoint evaluations, so the report can give training time alone.
+    let mut eval_s = 0.0;
+    let mut reached: Option<(u64, f64, f64)> = None;
     let started = Instant::now();
     while ppo.steps_done() < steps {
         let todo = chunk.min(steps - ppo.steps_done());
@@ -118,8 +137,10 @@ pub fn run(args: Args) -> Result<Code, Failure> {
                 Control::Continue
             })
             .map_err(|e| Failure::runtime(anyhow::Error::new(e).context(format!("training `{id}`"))))?;
+        let eval_started = Instant::now();
         let rate = subtask_env::evaluate(ppo.agent(), &mut eval_envs, SELECTION_EPISODES, select_seed)
             .success_rate();
+        eval_s += eval_started.elapsed().as_secs_f64();
         reporter.note(&format!(
             "{} steps: deterministic success {rate:.3} on {SELECTION_EPISODES} held-out starts",
             p.steps_done
@@ -128,7 +149,15 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         if best.as_ref().is_none_or(|b| rate >= b.0) {
             best = Some((rate, p.steps_done, ppo.agent().clone()));
         }
+        let at_steps = p.steps_done;
         last = Some(p);
+        if args.target_success.is_some_and(|target| rate >= target) {
+            // The first checkpoint at the target is the one kept, whatever came before it.
+            best = Some((rate, at_steps, ppo.agent().clone()));
+            let total_s = started.elapsed().as_secs_f64();
+            reached = Some((at_steps, total_s, total_s - eval_s));
+            break;
+        }
     }
     reporter.finish();
     let (Some(last), Some((best_rate, best_steps, best_agent))) = (last, best) else {
@@ -145,6 +174,23 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     println!(
         "kept the checkpoint at {best_steps} steps (deterministic success {best_rate:.3} on {SELECTION_EPISODES} held-out starts)"
     );
+    if let Some(target) = args.target_success {
+        // One line a benchmark script can parse: steps and seconds to the target (seconds with
+        // and without the checkpoint evaluations).
+        match reached {
+            Some((at_steps, total_s, train_s)) => println!(
+                "target success {target:.3} reached: {at_steps} steps, {total_s:.3} s wall-clock \
+                 ({train_s:.3} s training, {:.3} s checkpoint evaluations)",
+                total_s - train_s
+            ),
+            None => println!(
+                "target success {target:.3} not reached: {} steps, {elapsed_s:.3} s wall-clock \
+                 ({:.3} s training, {eval_s:.3} s checkpoint evaluations); best {best_rate:.3}",
+                last.steps_done,
+                elapsed_s - eval_s
+            ),
+        }
+    }
 
     let policy_dir = args.out.join("policies");
     std::fs::create_dir_all(&policy_dir)

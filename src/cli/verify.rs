@@ -80,8 +80,10 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     if args.trials == Some(0) {
         return Err(Failure::invalid(anyhow!("--trials: must be at least 1")));
     }
+    // `--shard 0/1` is a (one-shard) shard run too: its output is evidence for verify-merge.
+    let sharded = args.shard.is_some();
     let shard = args.shard.unwrap_or(Shard::WHOLE);
-    if shard != Shard::WHOLE && args.out.is_none() {
+    if sharded && args.out.is_none() {
         return Err(Failure::invalid(anyhow!("--shard needs --out FILE for the shard's evidence")));
     }
     let fidelities = match args.fidelity {
@@ -99,11 +101,7 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         plan.subtasks.len(),
         plan.fidelities.len(),
         if plan.sequential { "sequential, at most " } else { "" },
-        if shard == Shard::WHOLE {
-            String::new()
-        } else {
-            format!(" (shard {}/{})", shard.index, shard.count)
-        }
+        if !sharded { String::new() } else { format!(" (shard {}/{})", shard.index, shard.count) }
     );
 
     let started = Instant::now();
@@ -121,7 +119,7 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         );
     }
 
-    if shard != Shard::WHOLE {
+    if sharded {
         let out = args.out.as_deref().unwrap_or(Path::new("-"));
         write_yaml(out, &campaign)?;
         println!("wrote shard {}/{} evidence to {}", shard.index, shard.count, out.display());

@@ -48,6 +48,12 @@ impl InterfaceGraph {
         &self.initial
     }
 
+    /// The high-level state subtask `a` ends in: the lowest index of a subtask with the same
+    /// exit set.
+    pub fn exit_state(&self, a: usize) -> usize {
+        self.exit_state.get(a).copied().unwrap_or(a)
+    }
+
     /// Subtasks that may follow subtask `a`.
     pub fn successors(&self, a: usize) -> &[usize] {
         self.successors.get(a).map_or(&[], Vec::as_slice)

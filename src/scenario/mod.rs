@@ -247,10 +247,12 @@ impl Scenario {
     /// Parse and validate scenario text; `file` only names the source in errors.
     pub fn parse(text: &str, file: &Path) -> Result<Self, ScenarioError> {
         let de = serde_yaml_ng::Deserializer::from_str(text);
-        let raw: raw::Scenario = serde_path_to_error::deserialize(de).map_err(|e| ScenarioError::Syntax {
-            file: file.into(),
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
+        let raw: raw::Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            // serde_yaml_ng already prefixes some messages with the path; say it once.
+            let message = e.inner().to_string();
+            let message = message.strip_prefix(&format!("{path}: ")).map_or(message.clone(), str::to_string);
+            ScenarioError::Syntax { file: file.into(), path, message }
         })?;
         validate::validate(raw).map_err(|problems| ScenarioError::Invalid { file: file.into(), problems })
     }

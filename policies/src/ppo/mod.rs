@@ -3,6 +3,10 @@
 
 mod config;
 mod loss;
+// The minibatch in plain arrays, public as `policies::torch::Minibatch`: only the tch backend
+// (and its parity tests) needs it.
+#[cfg(feature = "torch")]
+mod minibatch;
 mod rollout;
 
 use std::collections::VecDeque;
@@ -14,6 +18,8 @@ use rayon::prelude::*;
 pub use config::PpoConfig;
 pub use loss::LossStats;
 use loss::{Grads, Workspace, accumulate, finish, minibatch_advantages};
+#[cfg(feature = "torch")]
+pub use minibatch::Minibatch;
 use rollout::{Segment, collect, gae};
 
 use crate::vec_env::EpisodeStat;

@@ -1,0 +1,302 @@
+//! The bundle's `report.md` and `plots/`: what the pipeline trained, why, and what was proven.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use plotters::prelude::*;
+use verification::{Certificate, Fidelity};
+
+use super::Outcome;
+use crate::files;
+use crate::plot::map_png;
+use crate::scenario::Scenario;
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
+
+/// Writes `report.md` and the plots into the bundle `out`.
+pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -> anyhow::Result<()> {
+    let plots = out.join(verification::PLOTS_DIR);
+    std::fs::create_dir_all(&plots)?;
+    let id = |c: usize| scenario.subtasks()[c].id().to_string();
+    let icrl = &outcome.icrl;
+    let trained: Vec<usize> = (0..icrl.steps.len()).filter(|&c| icrl.steps[c] > 0).collect();
+
+    estimates_png(&plots.join("estimates.png"), scenario, outcome, &trained)?;
+    curves_png(&plots.join("learning_curves.png"), scenario, outcome)?;
+    if let Some(cert) = &outcome.certificate {
+        fidelity_png(&plots.join("low_vs_high.png"), cert)?;
+        for g in &cert.goals {
+            if let Some(route) = g.routes.first() {
+                let highlight: Vec<usize> =
+                    route.subtasks.iter().filter_map(|s| scenario.subtask_index(s)).collect();
+                let title = format!("goal {}: certified route, Pr ≥ {:.3}", g.goal, route.lower_bound);
+                map_png(&plots.join(format!("route_{}.png", g.goal)), &title, scenario, &highlight, &[])?;
+            }
+        }
+    }
+
+    let mut md = String::new();
+    writeln!(md, "# {}: pipeline report\n", scenario.name())?;
+    let verdict = match &outcome.certificate {
+        Some(c) if c.certified => {
+            "**certified** (every goal has a route meeting certified θ in high fidelity)"
+        }
+        Some(_) => "**not certified**",
+        None => "**not certified** (training never met θ, so nothing was verified)",
+    };
+    writeln!(
+        md,
+        "Result: {verdict}. Training loop ended: {:?}. {} ICRL iterations, {} training steps, {seconds:.0} s.\n",
+        outcome.ending,
+        icrl.history.len().saturating_sub(1),
+        icrl.steps.iter().sum::<u64>()
+    )?;
+    writeln!(md, "## Training (low fidelity)\n")?;
+    writeln!(
+        md,
+        "| subtask | steps | p̂ (low fidelity) | planner's p (high-fidelity bound once refined) | retired |\n|---|---|---|---|---|"
+    )?;
+    let planning = icrl.planning_p();
+    for &c in &trained {
+        let retired = if icrl.spent[c] { "yes" } else { "no" };
+        writeln!(
+            md,
+            "| {} | {} | {:.3} | {:.3} | {retired} |",
+            id(c),
+            icrl.steps[c],
+            icrl.p_hat[c],
+            planning[c]
+        )?;
+    }
+    let untouched: Vec<String> = (0..icrl.steps.len()).filter(|c| !trained.contains(c)).map(id).collect();
+    writeln!(
+        md,
+        "\nNever trained (no route needed them): {}.\n",
+        if untouched.is_empty() { "none".into() } else { untouched.join(", ") }
+    )?;
+    writeln!(md, "![estimates](plots/estimates.png)\n\n![learning curves](plots/learning_curves.png)\n")?;
+    writeln!(
+        md,
+        "| iteration | trained | total steps | reach per goal ({}) |\n|---|---|---|---|",
+        scenario.goals().iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", ")
+    )?;
+    for (i, it) in icrl.history.iter().enumerate() {
+        let reach: Vec<String> = it.reach.iter().map(|r| format!("{r:.3}")).collect();
+        writeln!(
+            md,
+            "| {i} | {} | {} | {} |",
+            it.trained.map_or("(initial estimates)".into(), id),
+            it.total_steps,
+            reach.join(", ")
+        )?;
+    }
+    if !outcome.refinements.is_empty() {
+        writeln!(md, "\n## Refinement (high fidelity)\n")?;
+        writeln!(
+            md,
+            "| round | subtask | low-fidelity success | high-fidelity success | action |\n|---|---|---|---|---|"
+        )?;
+        for r in &outcome.refinements {
+            writeln!(
+                md,
+                "| {} | {} | {:.3} | {:.3} | planned at its high-fidelity lower bound {:.3} and retired from training |",
+                r.round, r.subtask, r.low_rate, r.high_rate, r.high_bound
+            )?;
+        }
+    }
+    if let Some(cert) = &outcome.certificate {
+        writeln!(md, "\n## Verification\n")?;
+        writeln!(
+            md,
+            "| subtask | fidelity | trials | successes | lower bound | required | pass |\n|---|---|---|---|---|---|---|"
+        )?;
+        for r in &cert.subtasks {
+            writeln!(
+                md,
+                "| {} | {} | {} | {} | {:.4} | {:.4} | {} |",
+                r.subtask,
+                r.fidelity,
+                r.trials,
+                r.successes,
+                r.lower_bound,
+                r.required_p,
+                if r.pass { "yes" } else { "no" }
+            )?;
+        }
+        writeln!(md, "\n![low vs high](plots/low_vs_high.png)\n")?;
+        for g in &cert.goals {
+            match g.routes.first() {
+                None => writeln!(md, "- goal **{}**: no route meets θ", g.goal)?,
+                Some(_) => {
+                    for r in &g.routes {
+                        writeln!(
+                            md,
+                            "- goal **{}**: Pr(goal) ≥ {:.4} with confidence ≥ {:.2} ({} fidelity) via {}",
+                            g.goal,
+                            r.lower_bound,
+                            r.confidence,
+                            r.fidelity,
+                            r.subtasks.join(" → ")
+                        )?;
+                    }
+                    writeln!(md, "\n  ![route](plots/route_{}.png)\n", g.goal)?;
+                }
+            }
+        }
+        if !cert.fidelity_gaps.is_empty() {
+            writeln!(md, "\nSignificant low/high gap (Fisher exact): {}.", cert.fidelity_gaps.join(", "))?;
+        }
+    }
+    files::write_atomic(&out.join(verification::REPORT_FILE), md.as_bytes())?;
+    Ok(())
+}
+
+/// p̂ of every trained subtask against the iteration, with θ.
+fn estimates_png(
+    path: &Path,
+    scenario: &Scenario,
+    outcome: &Outcome,
+    trained: &[usize],
+) -> anyhow::Result<()> {
+    let history = &outcome.icrl.history;
+    let theta = scenario.task().theta;
+    files::with_temp(path, |tmp| -> anyhow::Result<()> {
+        let root = BitMapBackend::new(tmp, (1000, 600)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "estimated success per subtask against ICRL iteration (low fidelity)",
+                ("sans-serif", 20),
+            )
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(0.0..(history.len().max(2) - 1) as f64, 0.0..1.02)?;
+        chart.configure_mesh().x_desc("iteration").y_desc("estimated success").draw()?;
+        chart
+            .draw_series(LineSeries::new(
+                vec![(0.0, theta), ((history.len().max(2) - 1) as f64, theta)],
+                BLACK.stroke_width(1),
+            ))?
+            .label(format!("θ = {theta}"))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        for (k, &c) in trained.iter().enumerate() {
+            let colour = PALETTE[k % PALETTE.len()];
+            let points: Vec<(f64, f64)> =
+                history.iter().enumerate().map(|(i, it)| (i as f64, it.p_hat[c])).collect();
+            chart
+                .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
+                .label(scenario.subtasks()[c].id().as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })
+}
+
+/// Training success rate (last 100 episodes) against the subtask's own steps.
+fn curves_png(path: &Path, scenario: &Scenario, outcome: &Outcome) -> anyhow::Result<()> {
+    let x_max =
+        outcome.curves.values().filter_map(|c| c.last()).map(|p| p.0).max().unwrap_or(1).max(1) as f64;
+    files::with_temp(path, |tmp| -> anyhow::Result<()> {
+        let root = BitMapBackend::new(tmp, (1000, 600)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("learning curves: training success (last 100 episodes)", ("sans-serif", 20))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(40)
+            .build_cartesian_2d(0.0..x_max, 0.0..1.02)?;
+        chart.configure_mesh().x_desc("environment steps of the subtask").y_desc("success").draw()?;
+        for (k, (&c, curve)) in outcome.curves.iter().enumerate() {
+            let colour = PALETTE[k % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    curve.iter().map(|&(s, r)| (s as f64, r)),
+                    colour.stroke_width(2),
+                ))?
+                .label(scenario.subtasks()[c].id().as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })
+}
+
+/// Verification success rate per subtask, low beside high.
+fn fidelity_png(path: &Path, cert: &Certificate) -> anyhow::Result<()> {
+    let ids: Vec<&str> = {
+        let mut v: Vec<&str> = cert.subtasks.iter().map(|r| r.subtask.as_str()).collect();
+        v.dedup();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let rate = |id: &str, f: Fidelity| {
+        cert.subtasks
+            .iter()
+            .find(|r| r.subtask == id && r.fidelity == f)
+            .map(|r| r.successes as f64 / r.trials.max(1) as f64)
+    };
+    files::with_temp(path, |tmp| -> anyhow::Result<()> {
+        let height = 120 + 40 * ids.len() as u32;
+        let root = BitMapBackend::new(tmp, (1000, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let n = ids.len() as u32;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "verification success rate: low (blue, lower bar) vs high (orange) fidelity",
+                ("sans-serif", 20),
+            )
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(230)
+            .build_cartesian_2d(0.0..1.02, (0..n).into_segmented())?;
+        chart
+            .configure_mesh()
+            .y_labels(ids.len())
+            .y_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => ids.get(*i as usize).map_or(String::new(), |s| (*s).to_string()),
+                _ => String::new(),
+            })
+            .x_desc("success rate")
+            .draw()?;
+        for (i, id) in ids.iter().enumerate() {
+            let i = i as u32;
+            let halves = [
+                (Fidelity::Low, SegmentValue::Exact(i), SegmentValue::CenterOf(i), PALETTE[0]),
+                (Fidelity::High, SegmentValue::CenterOf(i), SegmentValue::Exact(i + 1), PALETTE[1]),
+            ];
+            for (f, from, to, colour) in halves {
+                if let Some(r) = rate(id, f) {
+                    let mut bar = Rectangle::new([(0.0, from), (r, to)], colour.filled());
+                    bar.set_margin(3, 3, 0, 0);
+                    chart.draw_series(std::iter::once(bar))?;
+                }
+            }
+        }
+        root.present()?;
+        Ok(())
+    })
+}
