@@ -22,6 +22,12 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(23, 190, 207),
 ];
 
+/// Rounds down to `decimals` places: a printed claim is never stronger than the real one.
+pub fn floor_to(x: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (x * scale).floor() / scale
+}
+
 /// Writes `report.md` and the plots into the bundle `out`.
 pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -> anyhow::Result<()> {
     let plots = out.join(verification::PLOTS_DIR);
@@ -38,7 +44,8 @@ pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -
             if let Some(route) = g.routes.first() {
                 let highlight: Vec<usize> =
                     route.subtasks.iter().filter_map(|s| scenario.subtask_index(s)).collect();
-                let title = format!("goal {}: certified route, Pr ≥ {:.3}", g.goal, route.lower_bound);
+                let title =
+                    format!("goal {}: certified route, Pr ≥ {:.3}", g.goal, floor_to(route.lower_bound, 3));
                 map_png(&plots.join(format!("route_{}.png", g.goal)), &title, scenario, &highlight, &[])?;
             }
         }
@@ -127,7 +134,7 @@ pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -
                 r.fidelity,
                 r.trials,
                 r.successes,
-                r.lower_bound,
+                floor_to(r.lower_bound, 4),
                 r.required_p,
                 if r.pass { "yes" } else { "no" }
             )?;
@@ -142,8 +149,8 @@ pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -
                             md,
                             "- goal **{}**: Pr(goal) ≥ {:.4} with confidence ≥ {:.2} ({} fidelity) via {}",
                             g.goal,
-                            r.lower_bound,
-                            r.confidence,
+                            floor_to(r.lower_bound, 4),
+                            floor_to(r.confidence, 2),
                             r.fidelity,
                             r.subtasks.join(" → ")
                         )?;
