@@ -12,6 +12,8 @@ pub mod baseline;
 pub mod bundle;
 pub mod files;
 pub mod icrl;
+pub mod labyrinth;
+pub mod labyrinth_icrl;
 pub mod pipeline;
 pub mod plot;
 pub mod route;

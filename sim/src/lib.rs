@@ -13,6 +13,7 @@
 mod config;
 mod error;
 pub mod geometry;
+pub mod gridworld;
 mod high_fidelity;
 mod low_fidelity;
 mod robot;
@@ -22,6 +23,7 @@ mod world;
 
 pub use config::{HighFidelityConfig, LowFidelityConfig, NoiseConfig, Randomisation, Range, RayConfig};
 pub use error::Error;
+pub use gridworld::GridWorld;
 pub use high_fidelity::HighFidelity;
 pub use low_fidelity::LowFidelity;
 pub use robot::RobotParams;

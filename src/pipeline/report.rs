@@ -167,42 +167,38 @@ pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -
     Ok(())
 }
 
-/// p̂ of every trained subtask against the iteration, with θ.
-fn estimates_png(
-    path: &Path,
-    scenario: &Scenario,
-    outcome: &Outcome,
-    trained: &[usize],
-) -> anyhow::Result<()> {
-    let history = &outcome.icrl.history;
-    let theta = scenario.task().theta;
+/// A labelled line per subtask on a [0, 1] y axis, with an optional horizontal reference line.
+struct Lines<'a> {
+    caption: &'a str,
+    x_desc: &'a str,
+    y_desc: &'a str,
+    x_max: f64,
+    reference: Option<(String, f64)>,
+    series: Vec<(String, Vec<(f64, f64)>)>,
+}
+
+fn lines_png(path: &Path, lines: &Lines<'_>) -> anyhow::Result<()> {
     files::with_temp(path, |tmp| -> anyhow::Result<()> {
         let root = BitMapBackend::new(tmp, (1000, 600)).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "estimated success per subtask against ICRL iteration (low fidelity)",
-                ("sans-serif", 20),
-            )
+            .caption(lines.caption, ("sans-serif", 20))
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(40)
-            .build_cartesian_2d(0.0..(history.len().max(2) - 1) as f64, 0.0..1.02)?;
-        chart.configure_mesh().x_desc("iteration").y_desc("estimated success").draw()?;
-        chart
-            .draw_series(LineSeries::new(
-                vec![(0.0, theta), ((history.len().max(2) - 1) as f64, theta)],
-                BLACK.stroke_width(1),
-            ))?
-            .label(format!("θ = {theta}"))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
-        for (k, &c) in trained.iter().enumerate() {
-            let colour = PALETTE[k % PALETTE.len()];
-            let points: Vec<(f64, f64)> =
-                history.iter().enumerate().map(|(i, it)| (i as f64, it.p_hat[c])).collect();
+            .build_cartesian_2d(0.0..lines.x_max.max(1.0), 0.0..1.02)?;
+        chart.configure_mesh().x_desc(lines.x_desc).y_desc(lines.y_desc).draw()?;
+        if let Some((label, y)) = &lines.reference {
             chart
-                .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
-                .label(scenario.subtasks()[c].id().as_str())
+                .draw_series(LineSeries::new(vec![(0.0, *y), (lines.x_max, *y)], BLACK.stroke_width(1)))?
+                .label(label.as_str())
+                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+        }
+        for (k, (label, points)) in lines.series.iter().enumerate() {
+            let colour = PALETTE[k % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))?
+                .label(label.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
         }
         chart
@@ -216,39 +212,53 @@ fn estimates_png(
     })
 }
 
+/// p̂ of every trained subtask against the iteration, with θ.
+fn estimates_png(
+    path: &Path,
+    scenario: &Scenario,
+    outcome: &Outcome,
+    trained: &[usize],
+) -> anyhow::Result<()> {
+    let history = &outcome.icrl.history;
+    let theta = scenario.task().theta;
+    let id = |c: usize| scenario.subtasks()[c].id().to_string();
+    lines_png(
+        path,
+        &Lines {
+            caption: "estimated success per subtask against ICRL iteration (low fidelity)",
+            x_desc: "iteration",
+            y_desc: "estimated success",
+            x_max: history.len().saturating_sub(1) as f64,
+            reference: Some((format!("θ = {theta}"), theta)),
+            series: trained
+                .iter()
+                .map(|&c| {
+                    (id(c), history.iter().enumerate().map(|(i, it)| (i as f64, it.p_hat[c])).collect())
+                })
+                .collect(),
+        },
+    )
+}
+
 /// Training success rate (last 100 episodes) against the subtask's own steps.
 fn curves_png(path: &Path, scenario: &Scenario, outcome: &Outcome) -> anyhow::Result<()> {
-    let x_max =
-        outcome.curves.values().filter_map(|c| c.last()).map(|p| p.0).max().unwrap_or(1).max(1) as f64;
-    files::with_temp(path, |tmp| -> anyhow::Result<()> {
-        let root = BitMapBackend::new(tmp, (1000, 600)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("learning curves: training success (last 100 episodes)", ("sans-serif", 20))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(40)
-            .build_cartesian_2d(0.0..x_max, 0.0..1.02)?;
-        chart.configure_mesh().x_desc("environment steps of the subtask").y_desc("success").draw()?;
-        for (k, (&c, curve)) in outcome.curves.iter().enumerate() {
-            let colour = PALETTE[k % PALETTE.len()];
-            chart
-                .draw_series(LineSeries::new(
-                    curve.iter().map(|&(s, r)| (s as f64, r)),
-                    colour.stroke_width(2),
-                ))?
-                .label(scenario.subtasks()[c].id().as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()?;
-        root.present()?;
-        Ok(())
-    })
+    let x_max = outcome.curves.values().filter_map(|c| c.last()).map(|p| p.0).max().unwrap_or(1) as f64;
+    let id = |c: usize| scenario.subtasks()[c].id().to_string();
+    lines_png(
+        path,
+        &Lines {
+            caption: "learning curves: training success (last 100 episodes)",
+            x_desc: "environment steps of the subtask",
+            y_desc: "success",
+            x_max,
+            reference: None,
+            series: outcome
+                .curves
+                .iter()
+                .map(|(&c, curve)| (id(c), curve.iter().map(|&(s, r)| (s as f64, r)).collect()))
+                .collect(),
+        },
+    )
 }
 
 /// Verification success rate per subtask, low beside high.
