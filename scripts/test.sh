@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command of the README: format, lints, every test, and the ROS type-check.
-# Prints the time of each stage.
+# The test command of the README: format, lints, every test, the ROS type-check, the libtorch
+# tests, a sharded campaign on Slurm, and the main job in quick mode. Prints the time of each
+# stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -33,3 +34,15 @@ stage "torch tests" torch_tests
 # deploy/: a sharded verify campaign on a real one-node Slurm (installed and started by the
 # script) must merge into the certificate of one unsharded run; Kubernetes manifests checked.
 stage "sharded campaign on Slurm" ./scripts/test-deploy.sh
+
+# The main job as CI runs it: the pipeline on the yard with --quick budgets, from scratch, must
+# end certified (exit 0), and the bundle it writes must pass its own seal check.
+main_job() (
+  out=$(mktemp -d)
+  trap 'rm -rf "$out"' EXIT
+  cargo build --release --quiet
+  bin=${CARGO_TARGET_DIR:-target}/release/sim2real
+  "$bin" pipeline scenarios/warthog_yard/scenario.yaml --out "$out/yard" --quick
+  "$bin" verify "$out/yard" --fidelity high --check > /dev/null
+)
+stage "main job: pipeline --quick on the yard" main_job
