@@ -17,6 +17,7 @@ pub mod labyrinth_icrl;
 pub mod pipeline;
 pub mod plot;
 pub mod route;
+pub mod runtime;
 pub mod scenario;
 pub mod subtask_env;
 pub mod verify;
