@@ -599,11 +599,6 @@ impl Campaign {
             certified,
         })
     }
-
-    /// Whether this is a whole campaign (not a shard).
-    pub fn is_whole(&self) -> bool {
-        self.shard == Shard::WHOLE
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use super::{Code, Failure, FidelityArg};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use plotters::prelude::*;
-use policies::{ActorCritic, Control, Env, PolicyFile, Ppo, PpoConfig, Progress};
+use policies::{ActorCritic, Control, Env, PolicyFile, Ppo, Progress};
 use sim2real::files;
 use sim2real::subtask_env::{self, DEFAULT_POLICY_HZ, SubtaskEnv};
 use std::io::IsTerminal;
@@ -47,17 +47,6 @@ pub struct Args {
     out: PathBuf,
 }
 
-/// The PPO settings for subtask training: the SB3 defaults (`PpoConfig::default()`) with more
-/// parallel environments and a larger minibatch. One environment of 512 steps gives a rollout
-/// of one or two episodes here (an episode is up to several hundred decisions), so advantages
-/// were dominated by a handful of start states; 8 × 256 = 2,048 transitions cover ~10 starts
-/// per update, and minibatches of 256 keep the number of Adam steps per rollout (80) close to
-/// the default's (80) while using both cores. Learning rate 3e-4 is the common PPO default for
-/// that batch size.
-fn ppo_config() -> PpoConfig {
-    PpoConfig { n_envs: 8, n_steps: 256, batch_size: 256, learning_rate: 3e-4, ..PpoConfig::default() }
-}
-
 /// Environments used for evaluations (results do not depend on it).
 const EVAL_ENVS: usize = 8;
 /// Deterministic evaluations during training (checkpoints to choose from), unless
@@ -94,8 +83,8 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         return Err(Failure::invalid(anyhow::anyhow!("--target-success: must be in (0, 1], got {p}")));
     }
 
-    let mut ppo =
-        Ppo::new(ppo_config(), probe.obs_dim(), probe.action_space(), args.seed).map_err(Failure::runtime)?;
+    let mut ppo = Ppo::new(subtask_env::ppo_config(), probe.obs_dim(), probe.action_space(), args.seed)
+        .map_err(Failure::runtime)?;
     let mut pool =
         (0..ppo.config().n_envs).map(|_| make()).collect::<Result<Vec<_>, _>>().map_err(Failure::runtime)?;
     // Invariant: the pool holds exactly `n_envs` environments and `vec_env` asks for `n_envs`.
