@@ -147,6 +147,11 @@ fn a_bundle_without_policies_needs_the_baseline_flag() {
     let out =
         sim2real(&["verify", s(&bundle), "--fidelity", "low", "--baseline", "--shard", "3/3", "--out", "x"]);
     assert_eq!(out.status.code(), Some(2), "shard index out of range");
+    let inside = bundle.join("result.yaml");
+    let out = sim2real(&["verify", s(&bundle), "--fidelity", "low", "--baseline", "--out", s(&inside)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("inside the bundle"), "{}", text(&out.stderr));
+    assert!(!inside.exists());
 
     // Files in policies/ that are not a complete pair for a known subtask are named.
     let policies = bundle.join("policies");

@@ -86,6 +86,9 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     if sharded && args.out.is_none() {
         return Err(Failure::invalid(anyhow!("--shard needs --out FILE for the shard's evidence")));
     }
+    if let Some(out) = &args.out {
+        refuse_inside(out, &args.bundle)?;
+    }
     let fidelities = match args.fidelity {
         Fidelities::Low => vec![sim::Fidelity::Low],
         Fidelities::High => vec![sim::Fidelity::High],
@@ -272,6 +275,23 @@ fn first_difference(
     b: &std::collections::BTreeMap<String, String>,
 ) -> Option<String> {
     a.keys().chain(b.keys()).filter(|k| a.get(*k) != b.get(*k)).min().cloned()
+}
+
+/// An output file inside the bundle would change the files the campaign hashes (except the
+/// unsealed `certificate.yaml` at its root).
+fn refuse_inside(out: &Path, bundle: &Path) -> Result<(), Failure> {
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let (Ok(dir), Ok(bundle)) = (parent.canonicalize(), bundle.canonicalize()) else {
+        return Ok(()); // a missing folder fails clearly when the file is written
+    };
+    let is_certificate = dir == bundle && out.file_name() == Some(verification::CERTIFICATE_FILE.as_ref());
+    if dir.starts_with(&bundle) && !is_certificate {
+        return Err(Failure::invalid(anyhow!(
+            "--out {}: inside the bundle being verified; write it elsewhere (it would change the sealed files)",
+            out.display()
+        )));
+    }
+    Ok(())
 }
 
 fn write_yaml<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Failure> {
