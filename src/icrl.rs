@@ -53,14 +53,15 @@ impl GoalModel {
         Ok(GoalModel { goal: goal.to_string(), hlm, subtask_of })
     }
 
-    fn action_values(&self, per_subtask: &[f64]) -> Vec<f64> {
+    /// A per-subtask vector as a per-action one (actions of one subtask share its value).
+    fn per_action<T: Copy>(&self, per_subtask: &[T]) -> Vec<T> {
         self.subtask_of.iter().map(|&a| per_subtask[a]).collect()
     }
 
     /// Maximum reach probability with success probabilities `p` (per subtask), and the
     /// subtasks of the optimal route in order.
     pub fn reach(&self, p: &[f64]) -> Result<(f64, Vec<usize>), HlmError> {
-        let (reach, policy) = self.hlm.max_reach(&self.action_values(p))?;
+        let (reach, policy) = self.hlm.max_reach(&self.per_action(p))?;
         Ok((reach, policy.route().iter().map(|&act| self.subtask_of[act]).collect()))
     }
 
@@ -71,18 +72,13 @@ impl GoalModel {
         theta: f64,
         spent: &[bool],
     ) -> Result<(Vec<f64>, Vec<usize>), HlmError> {
-        let req =
-            self.hlm.requirements(&self.action_values(p_hat), theta, &self.action_values_bool(spent))?;
+        let req = self.hlm.requirements(&self.per_action(p_hat), theta, &self.per_action(spent))?;
         let mut p_star = p_hat.to_vec();
         for (act, &p) in req.p_star.iter().enumerate() {
             let a = self.subtask_of[act];
             p_star[a] = p_star[a].max(p);
         }
         Ok((p_star, req.path.iter().map(|&act| self.subtask_of[act]).collect()))
-    }
-
-    fn action_values_bool(&self, per_subtask: &[bool]) -> Vec<bool> {
-        self.subtask_of.iter().map(|&a| per_subtask[a]).collect()
     }
 
     /// Subtasks on any route to the goal.

@@ -19,7 +19,7 @@
 //! Rollout `i` of a batch is seeded with `derive_seed(seed, i)` and rollouts run in parallel, so
 //! every count depends on the seed only, never on the thread count.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use policies::{Action as PolicyAction, ActionSpace, Done, Env, Outcome, Policy, Step, derive_seed};
 use rand::{Rng, SeedableRng};
@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use sim::GridWorld;
 use sim::gridworld::{Action, Dir, State};
 
-use crate::scenario::Problem;
+use crate::scenario::{self, Problem, ScenarioError};
 
 /// Failure code of an episode that entered lava.
 pub const LAVA: u32 = 1;
@@ -44,32 +44,9 @@ pub const ACTION_SPACE: ActionSpace = ActionSpace::Discrete(3);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LabyrinthError {
-    /// The file could not be read.
-    #[error("{}: cannot read: {source}", file.display())]
-    Io {
-        /// The file.
-        file: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The YAML is malformed or does not match the schema (unknown key, wrong type, ...).
-    #[error("{}: {path}: {message}", file.display())]
-    Syntax {
-        /// The file.
-        file: PathBuf,
-        /// Field path where parsing failed.
-        path: String,
-        /// What the parser said.
-        message: String,
-    },
-    /// The file parsed, but values are out of range or inconsistent.
-    #[error("{}: {} problem(s):\n{}", file.display(), problems.len(), list(problems))]
-    Invalid {
-        /// The file.
-        file: PathBuf,
-        /// Every problem found.
-        problems: Vec<Problem>,
-    },
+    /// The file could not be read, parsed or validated (the message names file and field).
+    #[error(transparent)]
+    File(#[from] ScenarioError),
     /// A subtask index past the end.
     #[error("no subtask {index}: the labyrinth has {count}")]
     NoSuchSubtask {
@@ -112,10 +89,6 @@ pub enum LabyrinthError {
         /// Which count.
         what: &'static str,
     },
-}
-
-fn list(problems: &[Problem]) -> String {
-    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
 }
 
 /// One subtask: starts uniformly in its entry states, succeeds in its exit states.
@@ -194,20 +167,13 @@ pub struct Labyrinth {
 impl Labyrinth {
     /// Reads, parses and validates a labyrinth file.
     pub fn load(path: &Path) -> Result<Self, LabyrinthError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| LabyrinthError::Io { file: path.into(), source })?;
-        Self::parse(&text, path)
+        Self::parse(&scenario::read_file(path)?, path)
     }
 
     /// Parses and validates labyrinth text; `file` only names the source in errors.
     pub fn parse(text: &str, file: &Path) -> Result<Self, LabyrinthError> {
-        let de = serde_yaml_ng::Deserializer::from_str(text);
-        let raw: raw::File = serde_path_to_error::deserialize(de).map_err(|e| LabyrinthError::Syntax {
-            file: file.into(),
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })?;
-        validate(raw).map_err(|problems| LabyrinthError::Invalid { file: file.into(), problems })
+        let raw: raw::File = scenario::parse_yaml(text, file)?;
+        validate(raw).map_err(|problems| ScenarioError::Invalid { file: file.into(), problems }.into())
     }
 
     /// Name.

@@ -21,24 +21,13 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
 
-def _ensure_venv():
-    try:
-        import numpy  # noqa: F401
-        import yaml  # noqa: F401
-    except ImportError:
-        cache = Path(os.environ.get("SIM2REAL_CACHE", Path.home() / ".cache" / "sim2real"))
-        py = cache / "py-torch" / "bin" / "python"
-        # The venv's python may be a link to this very interpreter: compare prefixes, not paths.
-        if py.exists() and Path(sys.prefix).resolve() != (cache / "py-torch").resolve():
-            os.execv(str(py), [str(py), *sys.argv])
-        sys.exit(f"check_port: needs numpy and pyyaml (run bench/compare/setup.sh; looked for {py})")
+sys.path.insert(0, str(HERE))
+from bench_venv import ensure  # noqa: E402
 
-
-_ensure_venv()
+ensure(["numpy", "yaml"], "check_port")
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(HERE))
 from warthog_env import SubtaskEnv, load_scenario  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "warthog_yard" / "scenario.yaml"

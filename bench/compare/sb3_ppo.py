@@ -37,20 +37,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
 
-def _ensure_venv():
-    try:
-        import stable_baselines3  # noqa: F401
-        import yaml  # noqa: F401
-    except ImportError:
-        cache = Path(os.environ.get("SIM2REAL_CACHE", Path.home() / ".cache" / "sim2real"))
-        venv = cache / "py-torch"
-        py = venv / "bin" / "python"
-        if py.exists() and Path(sys.prefix).resolve() != venv.resolve():
-            os.execv(str(py), [str(py), *sys.argv])
-        sys.exit(f"sb3_ppo: needs torch, stable-baselines3, gymnasium, pyyaml: run bench/compare/setup.sh ({venv})")
+sys.path.insert(0, str(HERE))
+from bench_venv import ensure  # noqa: E402
 
-
-_ensure_venv()
+ensure(["stable_baselines3", "torch", "gymnasium", "yaml"], "sb3_ppo")
 
 import numpy as np  # noqa: E402
 import stable_baselines3  # noqa: E402
@@ -58,7 +48,6 @@ import torch  # noqa: E402
 from stable_baselines3 import PPO  # noqa: E402
 from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecNormalize  # noqa: E402
 
-sys.path.insert(0, str(HERE))
 from warthog_env import SubtaskEnv, load_scenario  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "warthog_yard" / "scenario.yaml"

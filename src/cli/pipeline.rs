@@ -52,8 +52,8 @@ pub fn run(args: Args) -> Result<Code, Failure> {
                     println!(
                         "goal {}: Pr(goal) ≥ {:.4} with confidence ≥ {:.2} via {}",
                         g.goal,
-                        report::floor_to(r.lower_bound, 4),
-                        report::floor_to(r.confidence, 2),
+                        verification::floor_to(r.lower_bound, 4),
+                        verification::floor_to(r.confidence, 2),
                         r.subtasks.join(" → ")
                     );
                 }

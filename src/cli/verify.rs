@@ -11,7 +11,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
-use verification::{Certificate, Fidelity};
+use verification::{Certificate, Fidelity, floor_to};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Fidelities {
@@ -136,16 +136,13 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     if cert.certified {
         // The evidence is about the files hashed when the campaign began; refuse to seal a
         // bundle that changed since.
-        let now = verification::hash_bundle(bundle.dir()).map_err(Failure::runtime)?;
-        if let Some(changed) = first_difference(&campaign.files, &now) {
-            return Err(Failure {
-                code: Code::Verification,
-                error: anyhow!(
-                    "{}: {changed} changed during verification; certificate not written",
-                    args.bundle.display()
-                ),
-            });
-        }
+        verification::check_sealed(&campaign.files, bundle.dir()).map_err(|e| Failure {
+            code: Code::Verification,
+            error: anyhow!(
+                "{}: the bundle changed during verification ({e}); certificate not written",
+                args.bundle.display()
+            ),
+        })?;
         cert.write(bundle.dir()).map_err(Failure::runtime)?;
         println!("wrote {}", Certificate::path_in(bundle.dir()).display());
     }
@@ -250,8 +247,8 @@ fn print_certificate(cert: &Certificate) {
                         "goal {} route {}: Pr(goal) ≥ {:.4} with confidence ≥ {:.4} (θ {}, {} fidelity) via {}",
                         g.goal,
                         k + 1,
-                        floor4(r.lower_bound),
-                        floor4(r.confidence),
+                        floor_to(r.lower_bound, 4),
+                        floor_to(r.confidence, 4),
                         r.theta,
                         r.fidelity,
                         r.subtasks.join(" → ")
@@ -263,18 +260,6 @@ fn print_certificate(cert: &Certificate) {
     if !cert.fidelity_gaps.is_empty() {
         println!("significant low/high fidelity gap (Fisher exact): {}", cert.fidelity_gaps.join(", "));
     }
-}
-
-/// Rounds down to 4 places: the printed claim is never stronger than the real one.
-fn floor4(x: f64) -> f64 {
-    (x * 1e4).floor() / 1e4
-}
-
-fn first_difference(
-    a: &std::collections::BTreeMap<String, String>,
-    b: &std::collections::BTreeMap<String, String>,
-) -> Option<String> {
-    a.keys().chain(b.keys()).filter(|k| a.get(*k) != b.get(*k)).min().cloned()
 }
 
 /// An output file inside the bundle would change the files the campaign hashes (except the

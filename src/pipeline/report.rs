@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use plotters::prelude::*;
-use verification::{Certificate, Fidelity};
+use verification::{Certificate, Fidelity, floor_to};
 
 use super::Outcome;
 use crate::files;
@@ -21,12 +21,6 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(227, 119, 194),
     RGBColor(23, 190, 207),
 ];
-
-/// Rounds down to `decimals` places: a printed claim is never stronger than the real one.
-pub fn floor_to(x: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (x * scale).floor() / scale
-}
 
 /// Writes `report.md` and the plots into the bundle `out`.
 pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -> anyhow::Result<()> {
@@ -265,7 +259,6 @@ fn curves_png(path: &Path, scenario: &Scenario, outcome: &Outcome) -> anyhow::Re
 fn fidelity_png(path: &Path, cert: &Certificate) -> anyhow::Result<()> {
     let ids: Vec<&str> = {
         let mut v: Vec<&str> = cert.subtasks.iter().map(|r| r.subtask.as_str()).collect();
-        v.dedup();
         v.sort_unstable();
         v.dedup();
         v

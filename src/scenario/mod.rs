@@ -50,6 +50,27 @@ pub enum ScenarioError {
     },
 }
 
+/// Reads a YAML file of the root crate's formats (scenario, labyrinth) as text.
+pub(crate) fn read_file(path: &Path) -> Result<String, ScenarioError> {
+    std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { file: path.into(), source })
+}
+
+/// Parses YAML text into its raw serde type, naming the field path of the first mismatch;
+/// `file` only names the source in errors.
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &Path,
+) -> Result<T, ScenarioError> {
+    let de = serde_yaml_ng::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        // serde_yaml_ng already prefixes some messages with the path; say it once.
+        let message = e.inner().to_string();
+        let message = message.strip_prefix(&format!("{path}: ")).map_or(message.clone(), str::to_string);
+        ScenarioError::Syntax { file: file.into(), path, message }
+    })
+}
+
 fn list(problems: &[Problem]) -> String {
     problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
 }
@@ -239,21 +260,12 @@ pub struct Scenario {
 impl Scenario {
     /// Read, parse and validate a scenario file.
     pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ScenarioError::Io { file: path.into(), source })?;
-        Self::parse(&text, path)
+        Self::parse(&read_file(path)?, path)
     }
 
     /// Parse and validate scenario text; `file` only names the source in errors.
     pub fn parse(text: &str, file: &Path) -> Result<Self, ScenarioError> {
-        let de = serde_yaml_ng::Deserializer::from_str(text);
-        let raw: raw::Scenario = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            // serde_yaml_ng already prefixes some messages with the path; say it once.
-            let message = e.inner().to_string();
-            let message = message.strip_prefix(&format!("{path}: ")).map_or(message.clone(), str::to_string);
-            ScenarioError::Syntax { file: file.into(), path, message }
-        })?;
+        let raw: raw::Scenario = parse_yaml(text, file)?;
         validate::validate(raw).map_err(|problems| ScenarioError::Invalid { file: file.into(), problems })
     }
 

@@ -266,6 +266,33 @@ pub fn hash_bundle(dir: &Path) -> Result<BTreeMap<String, String>, Error> {
     Ok(out)
 }
 
+/// Checks that the bundle `dir` holds exactly the sealed files `files` (bundle-relative path →
+/// sha256, as [`hash_bundle`] computes them). Errors: [`Error::Tampered`],
+/// [`Error::MissingBundleFile`], [`Error::UnlistedBundleFile`] for the first difference in
+/// path order, and the errors of [`hash_bundle`].
+pub fn check_sealed(files: &BTreeMap<String, String>, dir: &Path) -> Result<(), Error> {
+    let actual = hash_bundle(dir)?;
+    // Walk both sorted maps together so the first problem in path order is reported.
+    let mut names: Vec<&String> = files.keys().chain(actual.keys()).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        match (files.get(name), actual.get(name)) {
+            (Some(expected), Some(got)) if expected != got => {
+                return Err(Error::Tampered {
+                    file: name.clone(),
+                    expected: expected.clone(),
+                    actual: got.clone(),
+                });
+            }
+            (Some(_), None) => return Err(Error::MissingBundleFile { file: name.clone() }),
+            (None, Some(_)) => return Err(Error::UnlistedBundleFile { file: name.clone() }),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
@@ -356,25 +383,7 @@ impl Certificate {
     /// differ, the first in path order is named.
     pub fn load_verified(dir: &Path) -> Result<Certificate, Error> {
         let cert = Certificate::load(dir)?;
-        let actual = hash_bundle(dir)?;
-        // Walk both sorted maps together so the first problem in path order is reported.
-        let mut names: Vec<&String> = cert.files.keys().chain(actual.keys()).collect();
-        names.sort();
-        names.dedup();
-        for name in names {
-            match (cert.files.get(name), actual.get(name)) {
-                (Some(expected), Some(got)) if expected != got => {
-                    return Err(Error::Tampered {
-                        file: name.clone(),
-                        expected: expected.clone(),
-                        actual: got.clone(),
-                    });
-                }
-                (Some(_), None) => return Err(Error::MissingBundleFile { file: name.clone() }),
-                (None, Some(_)) => return Err(Error::UnlistedBundleFile { file: name.clone() }),
-                _ => {}
-            }
-        }
+        check_sealed(&cert.files, dir)?;
         Ok(cert)
     }
 

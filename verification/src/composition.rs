@@ -59,7 +59,7 @@ pub struct ComposedBound {
 }
 
 /// Rounds down to `decimals` places, so the printed claim is never stronger than the real one.
-fn floor_to(x: f64, decimals: i32) -> f64 {
+pub fn floor_to(x: f64, decimals: i32) -> f64 {
     let scale = 10f64.powi(decimals);
     (x * scale).floor() / scale
 }

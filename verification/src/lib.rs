@@ -45,9 +45,11 @@ pub mod stats;
 
 pub use certificate::{
     CERTIFICATE_FILE, Certificate, Controller, Fidelity, GoalRecord, InterfaceRecord, PLOTS_DIR, REPORT_FILE,
-    RouteRecord, SubtaskRecord, hash_bundle,
+    RouteRecord, SubtaskRecord, check_sealed, hash_bundle,
 };
-pub use composition::{ComposedBound, GapVerdict, SubtaskEvidence, best_bound, fidelity_gap, route_bound};
+pub use composition::{
+    ComposedBound, GapVerdict, SubtaskEvidence, best_bound, fidelity_gap, floor_to, route_bound,
+};
 pub use error::{Error, RouteProblem};
 pub use hlm::{Hlm, HlmState, MetaPolicy, Requirements};
 pub use interface::{
