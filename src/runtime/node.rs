@@ -45,6 +45,10 @@ pub trait Node: Send + fmt::Debug {
     fn on_message(&mut self, now_s: f64, msg: &Msg, out: &mut Outbox);
     /// Its timer fired at `now_s`.
     fn on_tick(&mut self, now_s: f64, out: &mut Outbox);
+    /// The graph is shutting down: flush and close what the node writes (the recorder's file).
+    fn finish(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A parameter value (the ROS 2 parameter types the nodes use).
