@@ -74,7 +74,7 @@ pub const CLEARANCE_M: f64 = 2.0;
 /// [`CLEARANCE_M`].
 pub const CLEARANCE_COST: f64 = 0.01;
 /// Observation entries before the range rays.
-const BASE_OBS: usize = 6;
+pub const BASE_OBS: usize = 6;
 
 /// Short name of a failure code, as in logs and reports (`"unknown"` for other codes).
 pub fn failure_name(code: u32) -> &'static str {
@@ -158,8 +158,7 @@ pub struct SubtaskEnv {
     /// The via points the baseline follows (the exit centre last).
     via: Vec<Vec2>,
     horizon_steps: u32,
-    goal: Vec2,
-    exit_heading_rad: Option<f64>,
+    observer: Observer,
     scale: ActionScale,
     hold_steps: u32,
     control_hz: f64,
@@ -203,8 +202,6 @@ impl SubtaskEnv {
         if subtask.entry().sample(&mut probe).is_none() {
             return Err(Error::EmptyEntry { subtask: subtask.id().to_string() });
         }
-        let ((xl, yl), (xh, yh)) = subtask.exit().bounding_box();
-        let goal = Vec2::new(0.5 * (xl + xh), 0.5 * (yl + yh));
         let sim = scenario.simulator(fidelity)?;
         Ok(Self {
             sim,
@@ -213,8 +210,7 @@ impl SubtaskEnv {
             exit: subtask.exit().clone(),
             via: subtask.via().to_vec(),
             horizon_steps: subtask.horizon_steps(),
-            goal,
-            exit_heading_rad: subtask.exit().heading().map(|h| h.mid_rad()),
+            observer: Observer::new(subtask),
             scale: scenario.action_scale(),
             hold_steps: k as u32,
             control_hz,
@@ -243,7 +239,7 @@ impl SubtaskEnv {
 
     /// The goal the observation points at: the exit set's centre (m).
     pub fn goal(&self) -> Vec2 {
-        self.goal
+        self.observer.goal
     }
 
     /// The simulator (for its state and sensors).
@@ -407,29 +403,56 @@ impl SubtaskEnv {
 
     fn true_distance_m(&self) -> f64 {
         let s = self.sim.state();
-        (self.goal.x - s.x_m).hypot(self.goal.y - s.y_m)
+        let goal = self.observer.goal;
+        (goal.x - s.x_m).hypot(goal.y - s.y_m)
     }
 
     fn observe(&self, obs: &mut [f32]) {
         let sensors = self.sim.sensors();
-        let s = &sensors.odom.state;
+        self.observer.observe(&sensors.odom, &sensors.ranges_m, self.max_range_m, obs);
+    }
+}
+
+/// The observation of a subtask's policy (module documentation) from odometry and range rays:
+/// shared by training, verification and the runtime's policy executor, so a policy sees the
+/// same numbers on the robot as in simulation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observer {
+    goal: Vec2,
+    exit_heading_rad: Option<f64>,
+}
+
+impl Observer {
+    /// The observer of `subtask`: its goal is the exit set's centre.
+    pub fn new(subtask: &crate::scenario::Subtask) -> Observer {
+        let ((xl, yl), (xh, yh)) = subtask.exit().bounding_box();
+        Observer {
+            goal: Vec2::new(0.5 * (xl + xh), 0.5 * (yl + yh)),
+            exit_heading_rad: subtask.exit().heading().map(|h| h.mid_rad()),
+        }
+    }
+
+    /// The point the observation points at (m).
+    pub fn goal(&self) -> Vec2 {
+        self.goal
+    }
+
+    /// Writes the observation of `odom` (scenario frame) and `ranges_m` (rays of a sensor with
+    /// range `max_range_m`) into `obs`; missing rays read as nothing in range, non-finite
+    /// values as 0 (base entries) or 1 (rays).
+    pub fn observe(&self, odom: &sim::Odometry, ranges_m: &[f64], max_range_m: f64, obs: &mut [f32]) {
+        let s = &odom.state;
         let (dx, dy) = (self.goal.x - s.x_m, self.goal.y - s.y_m);
         let bearing = wrap_angle(dy.atan2(dx) - s.yaw_rad);
         let heading_error = self.exit_heading_rad.map_or(0.0, |h| wrap_angle(h - s.yaw_rad));
-        let base = [
-            dx.hypot(dy),
-            bearing.sin(),
-            bearing.cos(),
-            heading_error,
-            s.speed_mps,
-            sensors.odom.yaw_rate_rps,
-        ];
+        let base =
+            [dx.hypot(dy), bearing.sin(), bearing.cos(), heading_error, s.speed_mps, odom.yaw_rate_rps];
         let finite = |x: f64| if x.is_finite() { x as f32 } else { 0.0 };
         for (o, x) in obs.iter_mut().zip(base) {
             *o = finite(x);
         }
         for (i, o) in obs.iter_mut().skip(BASE_OBS).enumerate() {
-            let r = sensors.ranges_m.get(i).map_or(1.0, |r| (r / self.max_range_m).clamp(0.0, 1.0));
+            let r = ranges_m.get(i).map_or(1.0, |r| (r / max_range_m).clamp(0.0, 1.0));
             *o = if r.is_finite() { r as f32 } else { 1.0 };
         }
     }

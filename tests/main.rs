@@ -2,6 +2,7 @@
 
 mod cli;
 mod labyrinth;
+mod mission;
 mod pipeline;
 mod routes;
 mod scenario;

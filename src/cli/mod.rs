@@ -1,5 +1,7 @@
 //! Subcommands and the mapping from failures to exit codes.
 
+mod mission;
+mod node;
 mod pipeline;
 mod simulate;
 mod train;
@@ -82,6 +84,10 @@ enum Command {
     Pipeline(pipeline::Args),
     /// Merge the shard files of a `verify --shard` campaign into its certificate.
     VerifyMerge(verify::MergeArgs),
+    /// Drive a certified bundle to a goal in software in the loop.
+    Mission(mission::Args),
+    /// Start one runtime node on ROS 2 (feature `ros2`), list the nodes, or print parameters.
+    Node(node::Args),
 }
 
 pub fn run(cli: Cli) -> Result<Code, Failure> {
@@ -92,6 +98,8 @@ pub fn run(cli: Cli) -> Result<Code, Failure> {
         Command::Verify(args) => verify::run(args),
         Command::VerifyMerge(args) => verify::merge(args),
         Command::Pipeline(args) => pipeline::run(args),
+        Command::Mission(args) => mission::run(args),
+        Command::Node(args) => node::run(args),
     }
 }
 

@@ -238,6 +238,8 @@ pub enum SafetyVerdict {
     StaleOdometry,
     /// No or stale command.
     StaleCommand,
+    /// No or stale scan.
+    StaleScan,
     /// A non-finite command (NaN, ±inf).
     NonFiniteCommand,
 }

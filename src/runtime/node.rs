@@ -141,6 +141,11 @@ impl Params {
         Ok(Params { node, values })
     }
 
+    /// The node these parameters belong to.
+    pub fn node(&self) -> &'static str {
+        self.node
+    }
+
     fn error(&self, name: &str, reason: String) -> ParamError {
         ParamError { node: self.node.into(), name: name.into(), reason }
     }

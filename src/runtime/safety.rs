@@ -8,7 +8,10 @@
 //! 2. **Geofence latch**: odometry outside the geofence (or within `geofence_margin_m` of its
 //!    boundary) stops the robot until re-armed.
 //! 3. **Watchdogs**: no odometry, or odometry or command older than `timeout_s` (the W200
-//!    controller's 0.25 s) → zero. A non-finite odometry pose counts as no odometry.
+//!    controller's 0.25 s) → zero. A non-finite odometry pose counts as no odometry. When
+//!    the scan is watched (the node does: the policies see through it), no scan or a stale
+//!    one → zero too. Odometry and scans are judged by their stamps, so a late message is
+//!    as stale as a missing one.
 //! 4. **Non-finite command** (NaN, ±inf from a policy) → zero.
 //! 5. **Limits**: speed and yaw rate clamped to the robot's limits, and changes limited to the
 //!    acceleration limits per tick. Stops (rules 1–4) are not ramped: zero is immediate, as
@@ -17,6 +20,8 @@
 //! Time is injected (`now_s`), so the monitor runs in lockstep on a simulation clock or on
 //! wall time alike.
 
+use super::msg::{Command, Msg, SafetyStatus, SafetyVerdict, StartPose, Topic};
+use super::node::{Node, Outbox, ParamError, ParamSpec, ParamValue, Params};
 use sim::{RobotParams, Vec2, VelocityCmd, geometry};
 
 /// Settings (from the robot parameters and the node's parameter file).
@@ -36,6 +41,8 @@ pub struct SafetyConfig {
     pub geofence: Vec<Vec2>,
     /// Distance from the geofence boundary at which the robot is stopped (m).
     pub geofence_margin_m: f64,
+    /// Whether the scan must be fresh (within `timeout_s`) for the robot to move.
+    pub watch_scan: bool,
 }
 
 impl SafetyConfig {
@@ -50,25 +57,9 @@ impl SafetyConfig {
             timeout_s: robot.cmd_timeout_s,
             geofence,
             geofence_margin_m: 0.5 * robot.length_m,
+            watch_scan: false,
         }
     }
-}
-
-/// Why the monitor commands zero (or `Passing`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// The command is passed on (within limits).
-    Passing,
-    /// The e-stop is on, or was and the monitor is not re-armed.
-    EStop,
-    /// The robot reached the geofence; re-arm after moving it back.
-    Geofence,
-    /// No odometry yet, or odometry is stale or non-finite.
-    StaleOdometry,
-    /// No command yet, or the last one is stale.
-    StaleCommand,
-    /// The last command was not finite.
-    NonFiniteCommand,
 }
 
 /// The monitor's state: what it last heard and what it latched.
@@ -77,6 +68,7 @@ pub struct SafetyMonitor {
     config: SafetyConfig,
     command: Option<(f64, VelocityCmd)>,
     odometry: Option<(f64, Vec2)>,
+    scan_s: Option<f64>,
     estop_on: bool,
     estop_latched: bool,
     geofence_latched: bool,
@@ -91,6 +83,7 @@ impl SafetyMonitor {
             config,
             command: None,
             odometry: None,
+            scan_s: None,
             estop_on: false,
             estop_latched: false,
             geofence_latched: false,
@@ -104,7 +97,12 @@ impl SafetyMonitor {
         self.command = Some((t_s, cmd));
     }
 
-    /// An odometry position (scenario frame) at time `t_s`.
+    /// A scan stamped `t_s` arrived.
+    pub fn on_scan(&mut self, t_s: f64) {
+        self.scan_s = Some(t_s);
+    }
+
+    /// An odometry position (scenario frame) stamped `t_s`.
     pub fn on_odometry(&mut self, t_s: f64, position: Vec2) {
         self.odometry = Some((t_s, position));
     }
@@ -126,25 +124,25 @@ impl SafetyMonitor {
     }
 
     /// The command to publish at `now_s`, and why.
-    pub fn tick(&mut self, now_s: f64) -> (VelocityCmd, Verdict) {
+    pub fn tick(&mut self, now_s: f64) -> (VelocityCmd, SafetyVerdict) {
         let dt = self.last_tick_s.map_or(0.0, |t| (now_s - t).max(0.0));
         self.last_tick_s = Some(now_s);
         let verdict = self.verdict(now_s);
         let out = match verdict {
-            Verdict::Passing => self.limit(self.command.map_or(VelocityCmd::STOP, |c| c.1), dt),
+            SafetyVerdict::Passing => self.limit(self.command.map_or(VelocityCmd::STOP, |c| c.1), dt),
             _ => VelocityCmd::STOP,
         };
         self.last_out = out;
         (out, verdict)
     }
 
-    fn verdict(&mut self, now_s: f64) -> Verdict {
+    fn verdict(&mut self, now_s: f64) -> SafetyVerdict {
         let fresh = |t: f64| now_s - t <= self.config.timeout_s && t <= now_s;
         if self.estop_latched {
-            return Verdict::EStop;
+            return SafetyVerdict::EStop;
         }
         let Some((t_odom, p)) = self.odometry.filter(|(t, p)| p.is_finite() && t.is_finite()) else {
-            return Verdict::StaleOdometry;
+            return SafetyVerdict::StaleOdometry;
         };
         let fence = &self.config.geofence;
         if !fence.is_empty()
@@ -154,18 +152,21 @@ impl SafetyMonitor {
             self.geofence_latched = true;
         }
         if self.geofence_latched {
-            return Verdict::Geofence;
+            return SafetyVerdict::Geofence;
         }
         if !fresh(t_odom) {
-            return Verdict::StaleOdometry;
+            return SafetyVerdict::StaleOdometry;
+        }
+        if self.config.watch_scan && !self.scan_s.is_some_and(fresh) {
+            return SafetyVerdict::StaleScan;
         }
         match self.command {
-            Some((t, _)) if !fresh(t) => Verdict::StaleCommand,
-            None => Verdict::StaleCommand,
+            Some((t, _)) if !fresh(t) => SafetyVerdict::StaleCommand,
+            None => SafetyVerdict::StaleCommand,
             Some((_, c)) if !(c.linear_mps.is_finite() && c.angular_rps.is_finite()) => {
-                Verdict::NonFiniteCommand
+                SafetyVerdict::NonFiniteCommand
             }
-            Some(_) => Verdict::Passing,
+            Some(_) => SafetyVerdict::Passing,
         }
     }
 
@@ -186,6 +187,131 @@ impl SafetyMonitor {
                 c.max_yaw_rate_rps,
                 c.max_yaw_accel_rps2,
             ),
+        }
+    }
+}
+
+/// The node's parameters.
+pub fn params() -> Vec<ParamSpec> {
+    vec![
+        ParamSpec {
+            name: "bundle",
+            default: ParamValue::String(String::new()),
+            doc: "bundle directory (robot limits, geofence)",
+        },
+        ParamSpec {
+            name: "start_pose",
+            default: ParamValue::DoubleArray(vec![0.0; 3]),
+            doc: "scenario pose [x m, y m, yaw rad] where odometry started",
+        },
+        ParamSpec {
+            name: "timeout_s",
+            default: ParamValue::Double(0.25),
+            doc: "odometry or a command older than this stops the robot (s)",
+        },
+        ParamSpec {
+            name: "rate_hz",
+            default: ParamValue::Double(50.0),
+            doc: "watchdog rate: cmd_vel is published at least this often (Hz)",
+        },
+        ParamSpec {
+            name: "use_stamped",
+            default: ParamValue::Bool(false),
+            doc: "publish cmd_vel as TwistStamped instead of Twist",
+        },
+    ]
+}
+
+/// The `safety_monitor` node: the [`SafetyMonitor`] on the graph. It publishes `cmd_vel` at once
+/// for every upstream command and e-stop change (no added latency), and from its timer whenever
+/// nothing was published for a period, so a silent upstream still gets the robot stopped; each
+/// verdict change goes out on [`Topic::SafetyStatus`]. A new goal re-arms it, as a re-arm does.
+#[derive(Debug)]
+pub struct SafetyNode {
+    monitor: SafetyMonitor,
+    start: StartPose,
+    period_s: f64,
+    last_publish_s: f64,
+    verdict: Option<SafetyVerdict>,
+}
+
+impl SafetyNode {
+    /// A node around a fresh monitor; odometry is mapped into the scenario frame with `start`.
+    pub fn new(config: SafetyConfig, start: StartPose, rate_hz: f64) -> SafetyNode {
+        SafetyNode {
+            monitor: SafetyMonitor::new(config),
+            start,
+            period_s: 1.0 / rate_hz,
+            last_publish_s: f64::NEG_INFINITY,
+            verdict: None,
+        }
+    }
+
+    /// From the node's parameters and the bundle's robot and geofence.
+    pub fn from_params(
+        p: &Params,
+        robot: &RobotParams,
+        geofence: Vec<Vec2>,
+    ) -> Result<SafetyNode, ParamError> {
+        let mut config = SafetyConfig::for_robot(robot, geofence);
+        config.watch_scan = true;
+        config.timeout_s = p.double("timeout_s", 0.0..=10.0)?;
+        let start = StartPose::from_array(p.doubles::<3>("start_pose")?);
+        Ok(SafetyNode::new(config, start, p.double("rate_hz", 1.0..=1000.0)?))
+    }
+
+    fn publish(&mut self, now_s: f64, out: &mut Outbox) {
+        let (cmd, verdict) = self.monitor.tick(now_s);
+        self.last_publish_s = now_s;
+        out.push(Msg::CmdVel(Command { stamp_s: now_s, cmd }));
+        if self.verdict != Some(verdict) {
+            self.verdict = Some(verdict);
+            out.push(Msg::SafetyStatus(SafetyStatus { stamp_s: now_s, verdict }));
+        }
+    }
+}
+
+impl Node for SafetyNode {
+    fn name(&self) -> &'static str {
+        "safety_monitor"
+    }
+
+    fn subscriptions(&self) -> &'static [Topic] {
+        &[Topic::PolicyCmd, Topic::Odom, Topic::Scan, Topic::EStop, Topic::Rearm, Topic::Goal]
+    }
+
+    fn publications(&self) -> &'static [Topic] {
+        &[Topic::CmdVel, Topic::SafetyStatus]
+    }
+
+    fn period_s(&self) -> Option<f64> {
+        Some(self.period_s)
+    }
+
+    fn on_message(&mut self, now_s: f64, msg: &Msg, out: &mut Outbox) {
+        match msg {
+            Msg::PolicyCmd(c) => {
+                self.monitor.on_command(now_s, c.cmd);
+                self.publish(now_s, out);
+            }
+            Msg::Odom(o) => {
+                let s = self.start.to_scenario(&o.state);
+                self.monitor.on_odometry(o.stamp_s, Vec2::new(s.x_m, s.y_m));
+            }
+            Msg::Scan(scan) => self.monitor.on_scan(scan.stamp_s),
+            Msg::EStop(on) => {
+                self.monitor.on_estop(*on);
+                self.publish(now_s, out);
+            }
+            Msg::Rearm | Msg::Goal(_) => self.monitor.rearm(),
+            _ => {}
+        }
+    }
+
+    fn on_tick(&mut self, now_s: f64, out: &mut Outbox) {
+        // Half a period of slack: a command published just before the tick counts.
+        if now_s - self.last_publish_s >= 0.5 * self.period_s {
+            self.publish(now_s, out);
         }
     }
 }
@@ -218,9 +344,9 @@ mod tests {
     #[test]
     fn nothing_heard_means_no_motion() {
         let mut m = SafetyMonitor::new(config());
-        assert_eq!(m.tick(0.0), (VelocityCmd::STOP, Verdict::StaleOdometry));
+        assert_eq!(m.tick(0.0), (VelocityCmd::STOP, SafetyVerdict::StaleOdometry));
         m.on_odometry(0.0, Vec2::new(50.0, 25.0));
-        assert_eq!(m.tick(0.02).1, Verdict::StaleCommand);
+        assert_eq!(m.tick(0.02).1, SafetyVerdict::StaleCommand);
     }
 
     #[test]
@@ -234,7 +360,7 @@ mod tests {
             m.on_odometry(t, Vec2::new(50.0, 25.0));
             m.on_command(t, VelocityCmd { linear_mps: 1.0, angular_rps: 0.5 });
             let (out, v) = m.tick(t);
-            assert_eq!(v, Verdict::Passing);
+            assert_eq!(v, SafetyVerdict::Passing);
             assert!(out.linear_mps - last <= 3.0 * DT + 1e-12);
             last = out.linear_mps;
         }
@@ -273,40 +399,40 @@ mod tests {
         }
         t += DT;
         m.on_command(t, VelocityCmd { linear_mps: 1.0, angular_rps: 0.0 });
-        assert_eq!(m.tick(t), (VelocityCmd::STOP, Verdict::StaleOdometry));
+        assert_eq!(m.tick(t), (VelocityCmd::STOP, SafetyVerdict::StaleOdometry));
         assert!(t - last_odom <= 0.25 + 2.0 * DT);
     }
 
     #[test]
     fn estop_latches_until_released_and_rearmed() {
         let mut m = running();
-        assert_eq!(m.tick(0.0).1, Verdict::Passing);
+        assert_eq!(m.tick(0.0).1, SafetyVerdict::Passing);
         m.on_estop(true);
-        assert_eq!(m.tick(0.02), (VelocityCmd::STOP, Verdict::EStop));
+        assert_eq!(m.tick(0.02), (VelocityCmd::STOP, SafetyVerdict::EStop));
         m.rearm(); // refused while the e-stop is on
         m.on_estop(false);
         m.on_odometry(0.04, Vec2::new(50.0, 25.0));
         m.on_command(0.04, VelocityCmd { linear_mps: 1.0, angular_rps: 0.0 });
-        assert_eq!(m.tick(0.04).1, Verdict::EStop, "a release alone does not move the robot");
+        assert_eq!(m.tick(0.04).1, SafetyVerdict::EStop, "a release alone does not move the robot");
         m.rearm();
-        assert_eq!(m.tick(0.06).1, Verdict::StaleCommand, "re-arming forgets the old command");
+        assert_eq!(m.tick(0.06).1, SafetyVerdict::StaleCommand, "re-arming forgets the old command");
         m.on_odometry(0.08, Vec2::new(50.0, 25.0));
         m.on_command(0.08, VelocityCmd { linear_mps: 1.0, angular_rps: 0.0 });
-        assert_eq!(m.tick(0.08).1, Verdict::Passing);
+        assert_eq!(m.tick(0.08).1, SafetyVerdict::Passing);
     }
 
     #[test]
     fn nan_commands_and_the_geofence_stop_the_robot() {
         let mut m = running();
         m.on_command(0.0, VelocityCmd { linear_mps: f64::NAN, angular_rps: 0.0 });
-        assert_eq!(m.tick(0.0), (VelocityCmd::STOP, Verdict::NonFiniteCommand));
+        assert_eq!(m.tick(0.0), (VelocityCmd::STOP, SafetyVerdict::NonFiniteCommand));
         let mut m = running();
         m.on_odometry(0.0, Vec2::new(99.8, 25.0));
-        assert_eq!(m.tick(0.0), (VelocityCmd::STOP, Verdict::Geofence));
+        assert_eq!(m.tick(0.0), (VelocityCmd::STOP, SafetyVerdict::Geofence));
         m.on_odometry(0.02, Vec2::new(50.0, 25.0));
-        assert_eq!(m.tick(0.02).1, Verdict::Geofence, "latched until re-armed");
+        assert_eq!(m.tick(0.02).1, SafetyVerdict::Geofence, "latched until re-armed");
         m.on_odometry(0.02, Vec2::new(f64::NAN, 25.0));
-        assert_eq!(m.tick(0.02).1, Verdict::StaleOdometry);
+        assert_eq!(m.tick(0.02).1, SafetyVerdict::StaleOdometry);
     }
 
     #[derive(Debug, Clone)]

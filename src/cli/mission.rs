@@ -1,0 +1,143 @@
+//! `sim2real mission`: a certified bundle drives to a goal in software in the loop.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use sim2real::runtime::deployment::{DeployError, Deployment};
+use sim2real::runtime::mission::{self, Faults, MissionConfig};
+
+use super::{Code, Failure, FidelityArg};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    /// The in-process bus, in lockstep on the simulated clock (deterministic).
+    Inproc,
+    /// r2r nodes over DDS on wall time (feature `ros2`).
+    Ros2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Robot {
+    /// `sim_bridge` plays the robot.
+    Sim,
+    /// Another process provides odometry and the scan and consumes `cmd_vel` (ros2 only).
+    External,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Bundle directory (scenario, policies, certificate).
+    bundle: PathBuf,
+    /// Goal waypoint id.
+    #[arg(long)]
+    goal: String,
+    /// Simulator playing the robot.
+    #[arg(long, value_enum, default_value = "high")]
+    fidelity: FidelityArg,
+    /// Seed of the start draw and the simulator.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Record every topic to this MCAP file.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Append the outcome as one JSON line to this file (what the tips planner reads).
+    #[arg(long)]
+    missions: Option<PathBuf>,
+    /// Run without a passing certificate (bench testing only; recorded in the MCAP).
+    #[arg(long)]
+    allow_unverified: bool,
+    /// Inject a fault: KIND:START[:DURATION[:VALUE]] with KIND one of odom-dropout,
+    /// odom-delay (VALUE = delay s), scan-dropout, estop (DURATION = until release),
+    /// traction (VALUE = left-wheel factor), policy-nan. Repeatable.
+    #[arg(long = "fault", value_name = "SPEC")]
+    faults: Vec<String>,
+    /// How the nodes talk.
+    #[arg(long, value_enum, default_value = "inproc")]
+    transport: Transport,
+    /// Who plays the robot.
+    #[arg(long, value_enum, default_value = "sim")]
+    robot: Robot,
+    /// ROS namespace (ros2 transport).
+    #[arg(long, default_value = "w200_0000")]
+    namespace: String,
+}
+
+pub fn run(args: Args) -> Result<Code, Failure> {
+    let mut faults = Faults::default();
+    for spec in &args.faults {
+        faults.add_spec(spec).map_err(|e| Failure::invalid(anyhow::anyhow!("--fault {spec}: {e}")))?;
+    }
+    if args.transport == Transport::Inproc && args.robot == Robot::External {
+        return Err(Failure::invalid(anyhow::anyhow!("--robot external needs --transport ros2")));
+    }
+    let deployment = Deployment::open(&args.bundle, args.allow_unverified).map_err(refusal)?;
+    if args.allow_unverified {
+        eprintln!(
+            "WARNING: --allow-unverified: the certificate of {} is NOT checked; bench testing only",
+            args.bundle.display()
+        );
+    }
+    // Refuse an uncertified goal before anything moves.
+    deployment.routes(&args.goal).map_err(refusal)?;
+    let config = MissionConfig {
+        goal: args.goal.clone(),
+        fidelity: args.fidelity.into(),
+        seed: args.seed,
+        record: args.record.clone(),
+        faults,
+    };
+    let deployment = Arc::new(deployment);
+    let report = match args.transport {
+        Transport::Inproc => mission::run(deployment, &config).map_err(Failure::runtime)?,
+        Transport::Ros2 => {
+            return Err(Failure::invalid(anyhow::anyhow!("--transport ros2 is not available in this build")));
+        }
+    };
+    for s in &report.statuses {
+        println!("{:7.2} s  {:<9} {}", s.stamp_s, format!("{:?}", s.phase).to_lowercase(), s.detail);
+    }
+    if let Some(f) = &report.sim_failure {
+        println!("simulator: {f}");
+    }
+    println!(
+        "mission to `{}`: {} after {:.1} s (seed {}, {} fidelity{})",
+        report.goal,
+        format!("{:?}", report.phase).to_lowercase(),
+        report.duration_s,
+        report.seed,
+        format!("{:?}", args.fidelity).to_lowercase(),
+        if report.unverified { ", UNVERIFIED bundle" } else { "" }
+    );
+    if let Some(path) = &args.missions {
+        append_line(path, &report).map_err(Failure::runtime)?;
+    }
+    if let Some(path) = &args.record {
+        println!("recording: {}", path.display());
+    }
+    Ok(if report.succeeded() { Code::Success } else { Code::Runtime })
+}
+
+/// Exit 3 for integrity and certification refusals, 2 for unreadable input.
+fn refusal(e: DeployError) -> Failure {
+    let code = match e {
+        DeployError::Certificate { .. } | DeployError::NotCertified { .. } => Code::Verification,
+        _ => Code::InvalidInput,
+    };
+    Failure { code, error: e.into() }
+}
+
+fn append_line(path: &std::path::Path, report: &mission::MissionReport) -> anyhow::Result<()> {
+    let line = serde_json::to_string(report).context("encoding the mission report")?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("{}: cannot open for appending", path.display()))?;
+    // One write per line, so concurrent missions never interleave within a line.
+    f.write_all(format!("{line}\n").as_bytes())
+        .with_context(|| format!("{}: write failed", path.display()))?;
+    Ok(())
+}

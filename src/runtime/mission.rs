@@ -1,0 +1,291 @@
+//! A whole mission in software in the loop on the in-process [`Bus`]: `sim_bridge`,
+//! `safety_monitor`, `policy_executor`, `mission_executive` and optionally the `recorder`, in
+//! lockstep on the simulated clock, so the same seed gives the same mission.
+//!
+//! The run ends shortly after the mission status turns final (so the recording shows the robot
+//! stopping), when the simulator reports a collision, geofence breach or tip-over (ground truth
+//! the robot's nodes never see), or at the time limit.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use serde::Serialize;
+use sim::{Fidelity, PlanarState, Status, VelocityCmd};
+
+use super::bus::{Bus, LinkFault};
+use super::deployment::Deployment;
+use super::mission_executive::{ExecutiveConfig, MissionExecutive};
+use super::msg::{MissionPhase, MissionStatus, Msg, StartPose, SubtaskEvent, Topic};
+use super::policy_executor::{ExecutorConfig, PolicyExecutor};
+use super::recorder::{CommandType, Recorder, RecorderNode};
+use super::safety::{SafetyConfig, SafetyNode};
+use super::sim_bridge::{SimBridge, TractionLoss};
+
+/// How long the graph keeps running after the mission ended (s).
+const SETTLE_S: f64 = 1.0;
+
+/// Faults to inject (testing and bench runs).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    /// Dropped or delayed topics.
+    pub links: Vec<LinkFault>,
+    /// E-stop pressed at this time (s), released at the second if given.
+    pub estop: Option<(f64, Option<f64>)>,
+    /// A wheel side slipping.
+    pub traction: Option<TractionLoss>,
+    /// Every policy action is NaN from this time on (s).
+    pub policy_nan_after_s: Option<f64>,
+}
+
+impl Faults {
+    /// Adds a fault written `KIND:START[:DURATION[:VALUE]]` (times in s): `odom-dropout:S:D`,
+    /// `scan-dropout:S:D`, `odom-delay:S:D:DELAY`, `estop:S[:D]` (released after D),
+    /// `traction:S:D:FACTOR` (left wheel), `policy-nan:S`.
+    pub fn add_spec(&mut self, spec: &str) -> Result<(), String> {
+        let mut parts = spec.split(':');
+        let kind = parts.next().unwrap_or_default();
+        let nums: Vec<f64> = parts
+            .map(|p| p.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0))
+            .collect::<Option<_>>()
+            .ok_or("times and values must be finite numbers ≥ 0")?;
+        let need = |n: usize, form: &str| {
+            if nums.len() == n { Ok(()) } else { Err(format!("expected {kind}:{form}")) }
+        };
+        let link = |topic, delay_s| LinkFault { topic, from_s: nums[0], to_s: nums[0] + nums[1], delay_s };
+        match kind {
+            "odom-dropout" => need(2, "START:DURATION").map(|()| self.links.push(link(Topic::Odom, None))),
+            "scan-dropout" => need(2, "START:DURATION").map(|()| self.links.push(link(Topic::Scan, None))),
+            "odom-delay" => {
+                need(3, "START:DURATION:DELAY").map(|()| self.links.push(link(Topic::Odom, Some(nums[2]))))
+            }
+            "estop" if nums.len() == 1 => {
+                self.estop = Some((nums[0], None));
+                Ok(())
+            }
+            "estop" => {
+                need(2, "START[:DURATION]").map(|()| self.estop = Some((nums[0], Some(nums[0] + nums[1]))))
+            }
+            "traction" if nums.len() == 3 && nums[2] > 1.0 => {
+                Err("the wheel factor must be in [0, 1]".into())
+            }
+            "traction" => need(3, "START:DURATION:FACTOR").map(|()| {
+                self.traction =
+                    Some(TractionLoss { from_s: nums[0], to_s: nums[0] + nums[1], left_factor: nums[2] })
+            }),
+            "policy-nan" => need(1, "START").map(|()| self.policy_nan_after_s = Some(nums[0])),
+            other => Err(format!(
+                "unknown fault `{other}` (odom-dropout, scan-dropout, odom-delay, estop, traction, policy-nan)"
+            )),
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MissionConfig {
+    /// Goal waypoint.
+    pub goal: String,
+    /// Simulator playing the robot.
+    pub fidelity: Fidelity,
+    /// Seed of the start draw and the simulator.
+    pub seed: u64,
+    /// Record to this MCAP file.
+    pub record: Option<PathBuf>,
+    /// Faults to inject.
+    pub faults: Faults,
+}
+
+/// How a mission went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissionReport {
+    /// Goal waypoint.
+    pub goal: String,
+    /// Final phase (`running` when the time limit ended it).
+    pub phase: MissionPhase,
+    /// The last status detail, or what the simulator saw.
+    pub detail: String,
+    /// Every status published.
+    pub statuses: Vec<MissionStatus>,
+    /// Every subtask event.
+    pub events: Vec<SubtaskEvent>,
+    /// Terminal simulator status (collision, geofence, tip-over), ground truth.
+    pub sim_failure: Option<String>,
+    /// Mission duration on the simulated clock (s).
+    pub duration_s: f64,
+    /// Start state (scenario frame).
+    pub start: [f64; 3],
+    /// True end state (scenario frame).
+    pub end: [f64; 3],
+    /// Seed.
+    pub seed: u64,
+    /// Whether it ran without a certificate.
+    pub unverified: bool,
+    /// Every `cmd_vel` published: (time s, command). Not in the JSON line.
+    #[serde(skip)]
+    pub cmd_vel: Vec<(f64, VelocityCmd)>,
+}
+
+impl MissionReport {
+    /// Whether the goal was reached.
+    pub fn succeeded(&self) -> bool {
+        self.phase == MissionPhase::Succeeded && self.sim_failure.is_none()
+    }
+}
+
+/// Errors of a mission run (refusals are [`Deployment`] errors before it starts).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MissionError {
+    /// The scenario's start set cannot be sampled.
+    #[error("the scenario's start set cannot be sampled")]
+    NoStart,
+    /// The simulator could not be built.
+    #[error("sim_bridge: {0}")]
+    Sim(#[from] sim::Error),
+    /// The recording could not be written.
+    #[error("recorder: {0}")]
+    Record(String),
+}
+
+/// Runs a mission to `config.goal` from a start drawn from the scenario's start set.
+pub fn run(deployment: Arc<Deployment>, config: &MissionConfig) -> Result<MissionReport, MissionError> {
+    let scenario = deployment.bundle().scenario();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed);
+    let s = scenario.start().sample(&mut rng).ok_or(MissionError::NoStart)?;
+    let start = StartPose { x_m: s.x_m, y_m: s.y_m, yaw_rad: sim::wrap_angle(s.yaw_rad) };
+    let mut bridge = SimBridge::new(scenario, config.fidelity, config.seed, start)?;
+    if let Some(loss) = config.faults.traction {
+        bridge = bridge.with_traction_loss(loss);
+    }
+    let truth = bridge.truth();
+    let robot = scenario.robot();
+    let safety = SafetyNode::new(
+        SafetyConfig {
+            watch_scan: true,
+            ..SafetyConfig::for_robot(robot, scenario.world().geofence.clone())
+        },
+        start,
+        robot.control_hz,
+    );
+    let executor = PolicyExecutor::new(
+        Arc::clone(&deployment),
+        ExecutorConfig {
+            start,
+            scan_timeout_s: robot.cmd_timeout_s,
+            nan_after_s: config.faults.policy_nan_after_s,
+        },
+    );
+    let executive = MissionExecutive::new(
+        Arc::clone(&deployment),
+        ExecutiveConfig { start, goal: Some(config.goal.clone()), safety_hold_s: 1.0 },
+    );
+    let mut bus = Bus::new();
+    bus.add(Box::new(bridge));
+    bus.add(Box::new(safety));
+    bus.add(Box::new(executor));
+    bus.add(Box::new(executive));
+    if let Some(path) = &config.record {
+        let mut recorder = Recorder::create(path, "w200_0000", CommandType::Twist)
+            .map_err(|e| MissionError::Record(e.to_string()))?;
+        if deployment.unverified() {
+            let note = "running with --allow-unverified: the certificate was not checked";
+            recorder.record_note(0.0, note).map_err(|e| MissionError::Record(e.to_string()))?;
+        }
+        bus.add(Box::new(RecorderNode::new(recorder)));
+    }
+    for f in &config.faults.links {
+        bus.add_fault(*f);
+    }
+    if let Some((on, off)) = config.faults.estop {
+        bus.publish_at(on, Msg::EStop(true));
+        if let Some(off) = off {
+            bus.publish_at(off, Msg::EStop(false));
+        }
+    }
+
+    // The longest route's horizons, plus slack for replanning.
+    let limit_s = scenario.subtasks().iter().map(|t| f64::from(t.horizon_steps())).sum::<f64>()
+        / robot.control_hz
+        + 10.0;
+    let mut statuses: Vec<MissionStatus> = Vec::new();
+    let mut events = Vec::new();
+    let mut cmd_vel = Vec::new();
+    let mut ended_s: Option<f64> = None;
+    let _ = bus.run_until(limit_s, |now_s, msg| {
+        match msg {
+            Msg::MissionStatus(s) => {
+                if s.phase.is_final() && ended_s.is_none() {
+                    ended_s = Some(now_s);
+                }
+                statuses.push(s.clone());
+            }
+            Msg::SubtaskEvent(e) => events.push(e.clone()),
+            Msg::CmdVel(c) => cmd_vel.push((now_s, c.cmd)),
+            _ => {}
+        }
+        let crashed = truth.lock().map(|t| t.status.is_some()).unwrap_or(true);
+        match ended_s {
+            Some(t) if now_s >= t + SETTLE_S => ControlFlow::Break(()),
+            _ if crashed => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
+    });
+    bus.finish().map_err(MissionError::Record)?;
+
+    let truth = truth.lock().map(|t| *t).unwrap_or_default();
+    let last = statuses.last();
+    let sim_failure = truth.status.map(|s| match s {
+        Status::Collision { obstacle } => {
+            format!("collision with obstacle `{}`", scenario.obstacle_id(obstacle))
+        }
+        Status::GeofenceBreach => "geofence breach".into(),
+        Status::TipOver => "tip-over".into(),
+        Status::Running => "running".into(),
+    });
+    let (phase, detail) = match (&sim_failure, last) {
+        (Some(f), _) => (MissionPhase::Failed, format!("simulator: {f} (ground truth)")),
+        (None, Some(s)) => (s.phase, s.detail.clone()),
+        (None, None) => (MissionPhase::Idle, "no mission status was published".into()),
+    };
+    let pose = |p: &PlanarState| [p.x_m, p.y_m, p.yaw_rad];
+    Ok(MissionReport {
+        goal: config.goal.clone(),
+        phase,
+        detail,
+        statuses,
+        events,
+        sim_failure,
+        duration_s: ended_s.unwrap_or(truth.time_s),
+        start: [start.x_m, start.y_m, start.yaw_rad],
+        end: pose(&truth.state),
+        seed: config.seed,
+        unverified: deployment.unverified(),
+        cmd_vel,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_specs_parse_and_bad_ones_say_the_form() {
+        let mut f = Faults::default();
+        for spec in
+            ["odom-dropout:10:2", "odom-delay:5:1:0.3", "estop:3:4", "traction:1:2:0.5", "policy-nan:7"]
+        {
+            f.add_spec(spec).expect(spec);
+        }
+        assert_eq!(f.links[0], LinkFault { topic: Topic::Odom, from_s: 10.0, to_s: 12.0, delay_s: None });
+        assert_eq!(f.links[1].delay_s, Some(0.3));
+        assert_eq!(f.estop, Some((3.0, Some(7.0))));
+        assert_eq!(f.traction.map(|t| t.left_factor), Some(0.5));
+        assert_eq!(f.policy_nan_after_s, Some(7.0));
+        assert!(f.add_spec("odom-dropout:10").expect_err("short").contains("START:DURATION"));
+        assert!(f.add_spec("traction:1:2:1.5").is_err());
+        assert!(f.add_spec("estop:nan").is_err());
+        assert!(f.add_spec("meteor:1").expect_err("unknown").contains("unknown fault"));
+    }
+}

@@ -1,0 +1,233 @@
+//! Software-in-the-loop missions on the in-process graph with the committed yard bundle:
+//! every goal reached, faults stopping the robot in time, refusals, recordings.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use sim::Fidelity;
+use sim2real::runtime::Deployment;
+use sim2real::runtime::mission::{self, Faults, MissionConfig, MissionReport};
+use sim2real::runtime::msg::MissionPhase;
+
+const BUNDLE: &str = "scenarios/warthog_yard/bundle";
+/// The W200 controller's command timeout: every stop must take effect within it.
+const STOP_WITHIN_S: f64 = 0.25;
+
+fn bundle() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(BUNDLE)
+}
+
+fn fly(goal: &str, fidelity: Fidelity, seed: u64, faults: &str) -> MissionReport {
+    let deployment = Arc::new(Deployment::open(&bundle(), false).expect("the committed bundle is certified"));
+    let mut f = Faults::default();
+    for spec in faults.split_whitespace() {
+        f.add_spec(spec).expect("valid fault");
+    }
+    let config = MissionConfig { goal: goal.into(), fidelity, seed, record: None, faults: f };
+    mission::run(deployment, &config).expect("mission runs")
+}
+
+/// Every `cmd_vel` from `from_s + STOP_WITHIN_S` to `to_s` is zero, and there are some.
+fn assert_stopped(r: &MissionReport, from_s: f64, to_s: f64) {
+    let after: Vec<_> =
+        r.cmd_vel.iter().filter(|(t, _)| *t >= from_s + STOP_WITHIN_S && *t <= to_s).collect();
+    assert!(!after.is_empty(), "no cmd_vel after {from_s} s");
+    for (t, c) in after {
+        assert!(c.linear_mps == 0.0 && c.angular_rps == 0.0, "moving at {t:.2} s: {c:?}");
+    }
+    let moving_before = r.cmd_vel.iter().any(|(t, c)| *t < from_s && c.linear_mps.abs() > 0.1);
+    assert!(moving_before, "the robot was not driving before {from_s} s");
+}
+
+#[test]
+fn every_goal_is_reached_in_high_fidelity_and_one_in_low() {
+    for goal in ["shed_north", "shed_pond", "dock_east", "dock_south"] {
+        let r = fly(goal, Fidelity::High, 0, "");
+        assert!(r.succeeded(), "{goal}: {:?} {}", r.phase, r.detail);
+        assert!(r.events.iter().all(|e| e.decisions > 0));
+    }
+    assert!(fly("shed_north", Fidelity::Low, 3, "").succeeded());
+}
+
+#[test]
+fn same_seed_same_mission() {
+    let a = fly("dock_east", Fidelity::High, 7, "odom-delay:5:2:0.1");
+    let b = fly("dock_east", Fidelity::High, 7, "odom-delay:5:2:0.1");
+    assert_eq!(a, b);
+    assert_ne!(a.cmd_vel, fly("dock_east", Fidelity::High, 8, "").cmd_vel);
+}
+
+#[test]
+fn odometry_dropout_stops_the_robot_in_time_and_the_status_says_why() {
+    let r = fly("shed_north", Fidelity::High, 0, "odom-dropout:10:3");
+    assert_stopped(&r, 10.0, 13.0);
+    assert_eq!(r.phase, MissionPhase::Failed);
+    assert!(r.detail.contains("odometry"), "{}", r.detail);
+}
+
+#[test]
+fn scan_dropout_means_no_motion() {
+    let r = fly("shed_north", Fidelity::High, 0, "scan-dropout:10:3");
+    assert_stopped(&r, 10.0, 13.0);
+    assert_eq!(r.phase, MissionPhase::Failed);
+    assert!(r.detail.contains("scan"), "{}", r.detail);
+}
+
+#[test]
+fn estop_latches_until_rearmed_even_after_release() {
+    let r = fly("shed_north", Fidelity::High, 0, "estop:10:2");
+    // Released at 12 s; still zero until the run ends.
+    assert_stopped(&r, 10.0, f64::INFINITY);
+    assert_eq!(r.phase, MissionPhase::EStopped);
+}
+
+#[test]
+fn a_policy_emitting_nan_is_stopped() {
+    let r = fly("shed_north", Fidelity::High, 0, "policy-nan:10");
+    assert_stopped(&r, 10.0, f64::INFINITY);
+    assert_eq!(r.phase, MissionPhase::Failed);
+    assert!(r.detail.contains("non-finite"), "{}", r.detail);
+    assert!(r.cmd_vel.iter().all(|(_, c)| c.linear_mps.is_finite() && c.angular_rps.is_finite()));
+}
+
+#[test]
+fn latency_spikes_and_a_slipping_wheel_do_not_crash_the_mission() {
+    let r = fly("shed_north", Fidelity::High, 0, "odom-delay:10:3:0.15");
+    assert!(r.succeeded(), "{}", r.detail);
+    // The left wheel delivers 30 % for 5 s: slower, but the policy recovers.
+    let slip = fly("shed_north", Fidelity::High, 0, "traction:10:5:0.3");
+    assert!(slip.succeeded(), "{}", slip.detail);
+    assert!(slip.duration_s > r.duration_s);
+    // A delay beyond the watchdog stops the robot instead.
+    let late = fly("shed_north", Fidelity::High, 0, "odom-delay:10:3:0.5");
+    assert_stopped(&late, 10.0, 13.0);
+    assert!(late.phase.is_final() && !late.succeeded());
+}
+
+fn sim2real(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sim2real")).args(args).output().expect("run sim2real")
+}
+
+fn copy_bundle(to: &Path) {
+    let from = bundle();
+    for entry in walk(&from) {
+        let rel = entry.strip_prefix(&from).expect("inside");
+        std::fs::create_dir_all(to.join(rel).parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&entry, to.join(rel)).expect("copy");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("list") {
+        let p = e.expect("entry").path();
+        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+    }
+    out
+}
+
+#[test]
+fn cli_reaches_the_goal_records_and_logs_the_mission() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mcap = dir.path().join("m.mcap");
+    let log = dir.path().join("missions.jsonl");
+    let args = [
+        BUNDLE,
+        "--goal",
+        "dock_south",
+        "--record",
+        mcap.to_str().unwrap(),
+        "--missions",
+        log.to_str().unwrap(),
+    ];
+    let mut full = vec!["mission"];
+    full.extend(args);
+    let out = sim2real(&full);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("succeeded"), "{stdout}");
+    assert!(std::fs::metadata(&mcap).expect("recording written").len() > 10_000);
+    // A second mission appends a second line.
+    let out = sim2real(&full);
+    assert_eq!(out.status.code(), Some(0));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .expect("log")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["phase"], "succeeded");
+    assert_eq!(lines[0]["goal"], "dock_south");
+}
+
+#[test]
+fn tampered_bundle_is_refused_with_exit_3_naming_the_file_unless_allowed_loudly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let b = dir.path().join("bundle");
+    copy_bundle(&b);
+    // An edit that still parses: refused by the seal.
+    let scenario = b.join("scenario.yaml");
+    let text = std::fs::read_to_string(&scenario).expect("read");
+    std::fs::write(&scenario, format!("{text}\n# edited on the robot\n")).expect("write");
+    let out = sim2real(&["mission", b.to_str().unwrap(), "--goal", "dock_south"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("scenario.yaml"), "{stderr}");
+
+    let mcap = dir.path().join("m.mcap");
+    let out = sim2real(&[
+        "mission",
+        b.to_str().unwrap(),
+        "--goal",
+        "dock_south",
+        "--allow-unverified",
+        "--record",
+        mcap.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("WARNING") && stderr.contains("allow-unverified"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("UNVERIFIED"));
+    let recording = std::fs::read(&mcap).expect("recording");
+    let text = String::from_utf8_lossy(&recording);
+    assert!(text.contains("allow-unverified"), "the recording notes the unverified run");
+    assert!(text.contains("\"unverified\":true"), "every status says so");
+
+    // Flipped weights: refused by the seal, and even unverified a corrupt policy never loads.
+    let weights = b.join("policies/depot_to_dock_south.safetensors");
+    let mut bytes = std::fs::read(&weights).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&weights, bytes).expect("write");
+    for extra in [None, Some("--allow-unverified")] {
+        let mut args = vec!["mission", b.to_str().unwrap(), "--goal", "dock_south"];
+        args.extend(extra);
+        let out = sim2real(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(matches!(out.status.code(), Some(2 | 3)), "{stderr}");
+        assert!(stderr.contains("depot_to_dock_south.safetensors"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_subtask_without_a_passing_high_fidelity_record_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let b = dir.path().join("bundle");
+    copy_bundle(&b);
+    // Fail the high-fidelity record of depot_to_gate_west (certificate.yaml is not sealed: it
+    // is the seal). `certified: true` stays, and must not matter.
+    let path = b.join("certificate.yaml");
+    let text = std::fs::read_to_string(&path).expect("certificate");
+    let at =
+        text.find("- subtask: depot_to_gate_west\n  controller: policy\n  fidelity: high").expect("record");
+    let pass = at + text[at..].find("pass: true").expect("pass");
+    let edited = format!("{}pass: false{}", &text[..pass], &text[pass + "pass: true".len()..]);
+    std::fs::write(&path, edited).expect("write");
+    let out = sim2real(&["mission", b.to_str().unwrap(), "--goal", "shed_north"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("depot_to_gate_west"), "{stderr}");
+    // A goal whose routes avoid it still runs.
+    let out = sim2real(&["mission", b.to_str().unwrap(), "--goal", "dock_south"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
