@@ -224,14 +224,14 @@ pub fn params() -> Vec<ParamSpec> {
 
 /// The `safety_monitor` node: the [`SafetyMonitor`] on the graph. It publishes `cmd_vel` at once
 /// for every upstream command and e-stop change (no added latency), and from its timer whenever
-/// nothing was published for a period, so a silent upstream still gets the robot stopped; each
+/// commands are overdue, so a silent upstream still gets the robot stopped; each
 /// verdict change goes out on [`Topic::SafetyStatus`]. A new goal re-arms it, as a re-arm does.
 #[derive(Debug)]
 pub struct SafetyNode {
     monitor: SafetyMonitor,
     start: StartPose,
     period_s: f64,
-    last_publish_s: f64,
+    last_command_s: f64,
     verdict: Option<SafetyVerdict>,
 }
 
@@ -242,7 +242,7 @@ impl SafetyNode {
             monitor: SafetyMonitor::new(config),
             start,
             period_s: 1.0 / rate_hz,
-            last_publish_s: f64::NEG_INFINITY,
+            last_command_s: f64::NEG_INFINITY,
             verdict: None,
         }
     }
@@ -262,7 +262,6 @@ impl SafetyNode {
 
     fn publish(&mut self, now_s: f64, out: &mut Outbox) {
         let (cmd, verdict) = self.monitor.tick(now_s);
-        self.last_publish_s = now_s;
         out.push(Msg::CmdVel(Command { stamp_s: now_s, cmd }));
         if self.verdict != Some(verdict) {
             self.verdict = Some(verdict);
@@ -291,6 +290,7 @@ impl Node for SafetyNode {
     fn on_message(&mut self, now_s: f64, msg: &Msg, out: &mut Outbox) {
         match msg {
             Msg::PolicyCmd(c) => {
+                self.last_command_s = now_s;
                 self.monitor.on_command(now_s, c.cmd);
                 self.publish(now_s, out);
             }
@@ -309,8 +309,9 @@ impl Node for SafetyNode {
     }
 
     fn on_tick(&mut self, now_s: f64, out: &mut Outbox) {
-        // Half a period of slack: a command published just before the tick counts.
-        if now_s - self.last_publish_s >= 0.5 * self.period_s {
+        // While commands flow, each one is published as it comes; the timer takes over once
+        // one is overdue (half a period of slack for jitter).
+        if now_s - self.last_command_s > 1.5 * self.period_s {
             self.publish(now_s, out);
         }
     }
