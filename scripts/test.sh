@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test command of the README: format, lints, every test, the ROS type-check, the libtorch
-# tests, a sharded campaign on Slurm, and the main job in quick mode. Prints the time of each
-# stage.
+# The test command of the README: format, lints, every test, the ROS type-check, the ROS 2
+# tests over real DDS, the colcon build of the launch package, the libtorch tests, a sharded
+# campaign on Slurm, and the main job in quick mode. Prints the time of each stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -18,6 +18,11 @@ stage "cargo fmt --check" cargo fmt --all --check
 stage "clippy" cargo clippy --workspace --all-targets -- -D warnings
 stage "tests" cargo test --workspace
 stage "ros2-doc-only check" cargo check --features ros2-doc-only
+
+# ROS 2 Jazzy from PyPI wheels (installed once into a cache outside the clone), r2r built for
+# real, and the nodes tested over DDS on loopback against rclpy peers.
+stage "ros2 tests over DDS" ./scripts/test-ros.sh
+stage "colcon build of launch/" ./scripts/test-colcon.sh
 
 # The libtorch backend (feature `torch`): setup-torch.sh assembles libtorch 2.13.0 once into a
 # cache outside the clone and is a no-op afterwards. A subshell keeps its environment local.

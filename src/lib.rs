@@ -16,6 +16,7 @@ pub mod labyrinth;
 pub mod labyrinth_icrl;
 pub mod pipeline;
 pub mod plot;
+pub mod ros;
 pub mod route;
 pub mod runtime;
 pub mod scenario;

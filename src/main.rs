@@ -6,7 +6,8 @@ mod cli;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
-    let args = cli::Cli::parse();
+    // rcl reads `--ros-args ...` from the process arguments itself (`sim2real node`).
+    let args = cli::Cli::parse_from(sim2real::ros::strip_ros_args(std::env::args()));
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

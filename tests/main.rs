@@ -8,3 +8,8 @@ mod routes;
 mod scenario;
 mod train;
 mod verify;
+// Needs a real ROS 2 (scripts/setup-ros.sh, then `source scripts/ros-env.sh`).
+#[cfg(feature = "ros2")]
+mod ros_bridge;
+#[cfg(feature = "ros2")]
+mod ros_mission;

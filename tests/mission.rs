@@ -24,7 +24,15 @@ fn fly(goal: &str, fidelity: Fidelity, seed: u64, faults: &str) -> MissionReport
     for spec in faults.split_whitespace() {
         f.add_spec(spec).expect("valid fault");
     }
-    let config = MissionConfig { goal: goal.into(), fidelity, seed, record: None, faults: f };
+    let config = MissionConfig {
+        goal: goal.into(),
+        fidelity,
+        seed,
+        record: None,
+        start: None,
+        faults: f,
+        transport: mission::Transport::InProcess,
+    };
     mission::run(deployment, &config).expect("mission runs")
 }
 

@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::ValueEnum;
+use sim2real::ros::{RosError, TwistKind};
 use sim2real::runtime::deployment::{DeployError, Deployment};
-use sim2real::runtime::mission::{self, Faults, MissionConfig};
+use sim2real::runtime::mission::{self, Faults, MissionConfig, MissionError};
+use sim2real::runtime::msg::StartPose;
 
 use super::{Code, Failure, FidelityArg};
 
@@ -63,6 +65,25 @@ pub struct Args {
     /// ROS namespace (ros2 transport).
     #[arg(long, default_value = "w200_0000")]
     namespace: String,
+    /// Publish and take `cmd_vel` as TwistStamped (ros2 transport; Clearpath Jazzy, Nav2).
+    #[arg(long)]
+    stamped: bool,
+    /// Where odometry starts, in the scenario frame: X,Y,YAW_RAD (default: drawn from the
+    /// scenario's start set with --seed). Give the robot's real pose with --robot external.
+    #[arg(long, value_name = "X,Y,YAW")]
+    start_pose: Option<String>,
+}
+
+fn parse_pose(text: &str) -> Result<StartPose, String> {
+    let v: Vec<f64> = text
+        .split(',')
+        .map(|p| p.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
+        .collect::<Option<_>>()
+        .ok_or("expected three finite numbers X,Y,YAW_RAD")?;
+    match v[..] {
+        [x_m, y_m, yaw_rad] => Ok(StartPose { x_m, y_m, yaw_rad }),
+        _ => Err("expected three finite numbers X,Y,YAW_RAD".into()),
+    }
 }
 
 pub fn run(args: Args) -> Result<Code, Failure> {
@@ -73,6 +94,16 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     if args.transport == Transport::Inproc && args.robot == Robot::External {
         return Err(Failure::invalid(anyhow::anyhow!("--robot external needs --transport ros2")));
     }
+    if args.transport == Transport::Ros2 && (!faults.links.is_empty() || faults.estop.is_some()) {
+        let msg = "link faults and the e-stop are injected in process; over ROS 2 an external peer does that";
+        return Err(Failure::invalid(anyhow::anyhow!(msg)));
+    }
+    let start = match &args.start_pose {
+        None => None,
+        Some(text) => Some(
+            parse_pose(text).map_err(|e| Failure::invalid(anyhow::anyhow!("--start-pose {text}: {e}")))?,
+        ),
+    };
     let deployment = Deployment::open(&args.bundle, args.allow_unverified).map_err(refusal)?;
     if args.allow_unverified {
         eprintln!(
@@ -87,15 +118,22 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         fidelity: args.fidelity.into(),
         seed: args.seed,
         record: args.record.clone(),
+        start,
         faults,
+        transport: match args.transport {
+            Transport::Inproc => mission::Transport::InProcess,
+            Transport::Ros2 => mission::Transport::Ros2 {
+                namespace: args.namespace.clone(),
+                twist: TwistKind::from_use_stamped(args.stamped),
+                simulated: args.robot == Robot::Sim,
+            },
+        },
     };
     let deployment = Arc::new(deployment);
-    let report = match args.transport {
-        Transport::Inproc => mission::run(deployment, &config).map_err(Failure::runtime)?,
-        Transport::Ros2 => {
-            return Err(Failure::invalid(anyhow::anyhow!("--transport ros2 is not available in this build")));
-        }
-    };
+    let report = mission::run(deployment, &config).map_err(|e| match e {
+        MissionError::Ros(RosError::NotBuilt) => Failure::invalid(e),
+        e => Failure::runtime(e),
+    })?;
     for s in &report.statuses {
         println!("{:7.2} s  {:<9} {}", s.stamp_s, format!("{:?}", s.phase).to_lowercase(), s.detail);
     }
@@ -121,7 +159,7 @@ pub fn run(args: Args) -> Result<Code, Failure> {
 }
 
 /// Exit 3 for integrity and certification refusals, 2 for unreadable input.
-fn refusal(e: DeployError) -> Failure {
+pub fn refusal(e: DeployError) -> Failure {
     let code = match e {
         DeployError::Certificate { .. } | DeployError::NotCertified { .. } => Code::Verification,
         _ => Code::InvalidInput,

@@ -1,8 +1,15 @@
-//! `sim2real node`: one runtime node as a ROS 2 process (what the launch files start).
+//! `sim2real node`: one runtime node as a ROS 2 process (what the launch files start). rcl
+//! reads `--ros-args` (`-r __ns:=/w200_0000`, `--params-file FILE`, `-p bundle:=DIR`) from
+//! the process arguments.
 
+use sim2real::ros::{self, SpinOptions, TwistKind};
+use sim2real::runtime::Params;
 use sim2real::runtime::graph::{self, NODE_NAMES};
 
 use super::{Code, Failure};
+
+/// Namespace of a node started without `-r __ns:=...`.
+const DEFAULT_NAMESPACE: &str = "w200_0000";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -11,13 +18,10 @@ pub struct Args {
     /// List the nodes.
     #[arg(long)]
     list: bool,
-    /// Print the node's parameters as a ROS 2 parameter file.
+    /// Print the node's parameters and defaults as a ROS 2 parameter file (`/**` matches the
+    /// node in any namespace).
     #[arg(long)]
     print_params: bool,
-    /// ROS arguments (`--ros-args -r __ns:=/w200_0000 --params-file FILE -p bundle:=DIR`), read
-    /// by rcl.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    ros_args: Vec<String>,
 }
 
 pub fn run(args: Args) -> Result<Code, Failure> {
@@ -30,18 +34,22 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     let Some(name) = args.name else {
         return Err(Failure::invalid(anyhow::anyhow!("name a node, or pass --list")));
     };
-    let specs = graph::params(&name).map_err(Failure::invalid)?;
+    let name = graph::static_name(&name).map_err(Failure::invalid)?;
+    let specs = graph::params(name).map_err(Failure::invalid)?;
     if args.print_params {
-        println!("{name}:\n  ros__parameters:");
+        println!("# {name}\n/**:\n  ros__parameters:");
         for s in &specs {
             println!("    # {}\n    {}: {}", s.doc, s.name, s.default);
         }
         return Ok(Code::Success);
     }
-    spin(&name, &specs)
-}
-
-#[cfg(not(feature = "ros2"))]
-fn spin(name: &str, _specs: &[sim2real::runtime::ParamSpec]) -> Result<Code, Failure> {
-    Err(Failure::invalid(anyhow::anyhow!("cannot start `{name}`: sim2real was built without feature `ros2`")))
+    let given = ros::read_params(name, DEFAULT_NAMESPACE, &specs).map_err(Failure::invalid)?;
+    let params = Params::new(name, &specs, &given).map_err(Failure::invalid)?;
+    let node = graph::build(name, &params).map_err(|e| match e {
+        graph::BuildError::Deploy(d) => super::mission::refusal(d),
+        e => Failure::invalid(e),
+    })?;
+    let twist = TwistKind::from_use_stamped(params.bool("use_stamped").unwrap_or(false));
+    ros::spin(node, DEFAULT_NAMESPACE, &SpinOptions { twist, stop: None }).map_err(Failure::runtime)?;
+    Ok(Code::Success)
 }

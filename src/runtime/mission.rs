@@ -1,6 +1,7 @@
-//! A whole mission in software in the loop on the in-process [`Bus`]: `sim_bridge`,
-//! `safety_monitor`, `policy_executor`, `mission_executive` and optionally the `recorder`, in
-//! lockstep on the simulated clock, so the same seed gives the same mission.
+//! A whole mission: `sim_bridge` (unless another process plays the robot), `safety_monitor`,
+//! `policy_executor`, `mission_executive` and optionally the `recorder`. In process they run
+//! on the [`Bus`] in lockstep on the simulated clock, so the same seed gives the same mission;
+//! over ROS 2 they are r2r nodes in one process talking over DDS on wall time.
 //!
 //! The run ends shortly after the mission status turns final (so the recording shows the robot
 //! stopping), when the simulator reports a collision, geofence breach or tip-over (ground truth
@@ -8,7 +9,8 @@
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rand::SeedableRng;
 use serde::Serialize;
@@ -18,10 +20,12 @@ use super::bus::{Bus, LinkFault};
 use super::deployment::Deployment;
 use super::mission_executive::{ExecutiveConfig, MissionExecutive};
 use super::msg::{MissionPhase, MissionStatus, Msg, StartPose, SubtaskEvent, Topic};
+use super::node::{Node, Outbox};
 use super::policy_executor::{ExecutorConfig, PolicyExecutor};
 use super::recorder::{CommandType, Recorder, RecorderNode};
 use super::safety::{SafetyConfig, SafetyNode};
-use super::sim_bridge::{SimBridge, TractionLoss};
+use super::sim_bridge::{SimBridge, TractionLoss, Truth};
+use crate::ros::TwistKind;
 
 /// How long the graph keeps running after the mission ended (s).
 const SETTLE_S: f64 = 1.0;
@@ -93,8 +97,12 @@ pub struct MissionConfig {
     pub seed: u64,
     /// Record to this MCAP file.
     pub record: Option<PathBuf>,
-    /// Faults to inject.
+    /// Where odometry starts (scenario frame); `None`: drawn from the start set with `seed`.
+    pub start: Option<StartPose>,
+    /// Faults to inject (link faults and the e-stop only in process).
     pub faults: Faults,
+    /// How the nodes talk.
+    pub transport: Transport,
 }
 
 /// How a mission went.
@@ -116,8 +124,8 @@ pub struct MissionReport {
     pub duration_s: f64,
     /// Start state (scenario frame).
     pub start: [f64; 3],
-    /// True end state (scenario frame).
-    pub end: [f64; 3],
+    /// True end state (scenario frame), when a simulator played the robot.
+    pub end: Option<[f64; 3]>,
     /// Seed.
     pub seed: u64,
     /// Whether it ran without a certificate.
@@ -147,96 +155,213 @@ pub enum MissionError {
     /// The recording could not be written.
     #[error("recorder: {0}")]
     Record(String),
+    /// The ROS 2 transport failed.
+    #[error(transparent)]
+    Ros(crate::ros::RosError),
+    /// A node panicked while holding the mission log.
+    #[error("the mission log was poisoned by a panic")]
+    Poisoned,
 }
 
-/// Runs a mission to `config.goal` from a start drawn from the scenario's start set.
+/// How the nodes talk, and who plays the robot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transport {
+    /// The in-process bus in lockstep on the simulated clock; `sim_bridge` plays the robot.
+    InProcess,
+    /// r2r nodes over DDS on wall time, in `namespace`.
+    Ros2 {
+        /// Robot namespace.
+        namespace: String,
+        /// `cmd_vel` message type.
+        twist: TwistKind,
+        /// Whether `sim_bridge` plays the robot (otherwise another process does).
+        simulated: bool,
+    },
+}
+
+impl Transport {
+    fn simulated_robot(&self) -> bool {
+        match self {
+            Transport::InProcess => true,
+            Transport::Ros2 { simulated, .. } => *simulated,
+        }
+    }
+
+    fn namespace(&self) -> &str {
+        match self {
+            Transport::InProcess => "w200_0000",
+            Transport::Ros2 { namespace, .. } => namespace,
+        }
+    }
+}
+
+/// What the [`Watcher`] saw.
+#[derive(Debug, Default)]
+struct Log {
+    statuses: Vec<MissionStatus>,
+    events: Vec<SubtaskEvent>,
+    cmd_vel: Vec<(f64, VelocityCmd)>,
+    ended_s: Option<f64>,
+    last_s: f64,
+}
+
+/// A node that watches the mission for the caller and ends the run: a settle time after the
+/// mission status turns final, on a simulator failure, or at the time limit (measured from
+/// the first message it sees, so it works on either clock).
+#[derive(Debug)]
+struct Watcher {
+    limit_s: f64,
+    first_s: Option<f64>,
+    truth: Option<Arc<Mutex<Truth>>>,
+    log: Arc<Mutex<Log>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Watcher {
+    fn new(limit_s: f64, truth: Option<Arc<Mutex<Truth>>>) -> Watcher {
+        Watcher { limit_s, first_s: None, truth, log: Arc::default(), stop: Arc::default() }
+    }
+
+    fn check(&mut self, now_s: f64) {
+        let first = *self.first_s.get_or_insert(now_s);
+        let crashed = self.truth.as_ref().is_some_and(|t| t.lock().map_or(true, |t| t.status.is_some()));
+        let Ok(mut log) = self.log.lock() else { return self.stop.store(true, Ordering::Relaxed) };
+        log.last_s = now_s;
+        let settled = log.ended_s.is_some_and(|t| now_s >= t + SETTLE_S);
+        if settled || crashed || now_s - first >= self.limit_s {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Node for Watcher {
+    fn name(&self) -> &'static str {
+        "mission_watcher"
+    }
+
+    fn subscriptions(&self) -> &'static [Topic] {
+        &[Topic::MissionStatus, Topic::SubtaskEvent, Topic::CmdVel]
+    }
+
+    fn publications(&self) -> &'static [Topic] {
+        &[]
+    }
+
+    fn period_s(&self) -> Option<f64> {
+        Some(0.1)
+    }
+
+    fn on_message(&mut self, now_s: f64, msg: &Msg, _out: &mut Outbox) {
+        if let Ok(mut log) = self.log.lock() {
+            match msg {
+                Msg::MissionStatus(s) => {
+                    if s.phase.is_final() && log.ended_s.is_none() {
+                        log.ended_s = Some(now_s);
+                    }
+                    log.statuses.push(s.clone());
+                }
+                Msg::SubtaskEvent(e) => log.events.push(e.clone()),
+                Msg::CmdVel(c) => log.cmd_vel.push((now_s, c.cmd)),
+                _ => {}
+            }
+        }
+        self.check(now_s);
+    }
+
+    fn on_tick(&mut self, now_s: f64, _out: &mut Outbox) {
+        self.check(now_s);
+    }
+}
+
+/// Runs a mission to `config.goal`, from `config.start` or a start drawn from the scenario's
+/// start set.
 pub fn run(deployment: Arc<Deployment>, config: &MissionConfig) -> Result<MissionReport, MissionError> {
     let scenario = deployment.bundle().scenario();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed);
-    let s = scenario.start().sample(&mut rng).ok_or(MissionError::NoStart)?;
-    let start = StartPose { x_m: s.x_m, y_m: s.y_m, yaw_rad: sim::wrap_angle(s.yaw_rad) };
-    let mut bridge = SimBridge::new(scenario, config.fidelity, config.seed, start)?;
-    if let Some(loss) = config.faults.traction {
-        bridge = bridge.with_traction_loss(loss);
-    }
-    let truth = bridge.truth();
+    let start = match config.start {
+        Some(s) => s,
+        None => {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed);
+            let s = scenario.start().sample(&mut rng).ok_or(MissionError::NoStart)?;
+            StartPose { x_m: s.x_m, y_m: s.y_m, yaw_rad: sim::wrap_angle(s.yaw_rad) }
+        }
+    };
     let robot = scenario.robot();
-    let safety = SafetyNode::new(
-        SafetyConfig {
-            watch_scan: true,
-            ..SafetyConfig::for_robot(robot, scenario.world().geofence.clone())
-        },
+    let mut nodes: Vec<Box<dyn Node>> = Vec::new();
+    let mut truth = None;
+    if config.transport.simulated_robot() {
+        let mut bridge = SimBridge::new(scenario, config.fidelity, config.seed, start)?;
+        if let Some(loss) = config.faults.traction {
+            bridge = bridge.with_traction_loss(loss);
+        }
+        truth = Some(bridge.truth());
+        nodes.push(Box::new(bridge));
+    }
+    let safety = SafetyConfig {
+        watch_scan: true,
+        ..SafetyConfig::for_robot(robot, scenario.world().geofence.clone())
+    };
+    nodes.push(Box::new(SafetyNode::new(safety, start, robot.control_hz)));
+    let executor = ExecutorConfig {
         start,
-        robot.control_hz,
-    );
-    let executor = PolicyExecutor::new(
-        Arc::clone(&deployment),
-        ExecutorConfig {
-            start,
-            scan_timeout_s: robot.cmd_timeout_s,
-            nan_after_s: config.faults.policy_nan_after_s,
-        },
-    );
-    let executive = MissionExecutive::new(
-        Arc::clone(&deployment),
-        ExecutiveConfig { start, goal: Some(config.goal.clone()), safety_hold_s: 1.0 },
-    );
-    let mut bus = Bus::new();
-    bus.add(Box::new(bridge));
-    bus.add(Box::new(safety));
-    bus.add(Box::new(executor));
-    bus.add(Box::new(executive));
+        scan_timeout_s: robot.cmd_timeout_s,
+        nan_after_s: config.faults.policy_nan_after_s,
+    };
+    nodes.push(Box::new(PolicyExecutor::new(Arc::clone(&deployment), executor)));
+    let executive = ExecutiveConfig { start, goal: Some(config.goal.clone()), safety_hold_s: 1.0 };
+    nodes.push(Box::new(MissionExecutive::new(Arc::clone(&deployment), executive)));
     if let Some(path) = &config.record {
-        let mut recorder = Recorder::create(path, "w200_0000", CommandType::Twist)
+        let commands = match config.transport {
+            Transport::Ros2 { twist: TwistKind::Stamped, .. } => CommandType::TwistStamped,
+            _ => CommandType::Twist,
+        };
+        let mut recorder = Recorder::create(path, config.transport.namespace(), commands)
             .map_err(|e| MissionError::Record(e.to_string()))?;
         if deployment.unverified() {
             let note = "running with --allow-unverified: the certificate was not checked";
             recorder.record_note(0.0, note).map_err(|e| MissionError::Record(e.to_string()))?;
         }
-        bus.add(Box::new(RecorderNode::new(recorder)));
+        nodes.push(Box::new(RecorderNode::new(recorder)));
     }
-    for f in &config.faults.links {
-        bus.add_fault(*f);
-    }
-    if let Some((on, off)) = config.faults.estop {
-        bus.publish_at(on, Msg::EStop(true));
-        if let Some(off) = off {
-            bus.publish_at(off, Msg::EStop(false));
-        }
-    }
-
     // The longest route's horizons, plus slack for replanning.
     let limit_s = scenario.subtasks().iter().map(|t| f64::from(t.horizon_steps())).sum::<f64>()
         / robot.control_hz
         + 10.0;
-    let mut statuses: Vec<MissionStatus> = Vec::new();
-    let mut events = Vec::new();
-    let mut cmd_vel = Vec::new();
-    let mut ended_s: Option<f64> = None;
-    let _ = bus.run_until(limit_s, |now_s, msg| {
-        match msg {
-            Msg::MissionStatus(s) => {
-                if s.phase.is_final() && ended_s.is_none() {
-                    ended_s = Some(now_s);
-                }
-                statuses.push(s.clone());
-            }
-            Msg::SubtaskEvent(e) => events.push(e.clone()),
-            Msg::CmdVel(c) => cmd_vel.push((now_s, c.cmd)),
-            _ => {}
-        }
-        let crashed = truth.lock().map(|t| t.status.is_some()).unwrap_or(true);
-        match ended_s {
-            Some(t) if now_s >= t + SETTLE_S => ControlFlow::Break(()),
-            _ if crashed => ControlFlow::Break(()),
-            _ => ControlFlow::Continue(()),
-        }
-    });
-    bus.finish().map_err(MissionError::Record)?;
+    let watcher = Watcher::new(limit_s, truth.clone());
+    let log = Arc::clone(&watcher.log);
+    let stop = Arc::clone(&watcher.stop);
+    nodes.push(Box::new(watcher));
 
-    let truth = truth.lock().map(|t| *t).unwrap_or_default();
+    match &config.transport {
+        Transport::InProcess => {
+            let mut bus = Bus::new();
+            for n in nodes {
+                bus.add(n);
+            }
+            for f in &config.faults.links {
+                bus.add_fault(*f);
+            }
+            if let Some((on, off)) = config.faults.estop {
+                bus.publish_at(on, Msg::EStop(true));
+                if let Some(off) = off {
+                    bus.publish_at(off, Msg::EStop(false));
+                }
+            }
+            let _ = bus.run_until(limit_s + SETTLE_S, |_, _| {
+                if stop.load(Ordering::Relaxed) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            });
+            bus.finish().map_err(MissionError::Record)?;
+        }
+        Transport::Ros2 { namespace, twist, .. } => {
+            let options = crate::ros::SpinOptions { twist: *twist, stop: Some(stop) };
+            crate::ros::spin_all(nodes, namespace, &options).map_err(MissionError::Ros)?;
+        }
+    }
+    let Log { statuses, events, cmd_vel, ended_s, last_s } =
+        std::mem::take(&mut *log.lock().map_err(|_| MissionError::Poisoned)?);
+
+    let truth = truth.and_then(|t| t.lock().ok().map(|t| *t));
     let last = statuses.last();
-    let sim_failure = truth.status.map(|s| match s {
+    let sim_failure = truth.and_then(|t| t.status).map(|s| match s {
         Status::Collision { obstacle } => {
             format!("collision with obstacle `{}`", scenario.obstacle_id(obstacle))
         }
@@ -257,9 +382,9 @@ pub fn run(deployment: Arc<Deployment>, config: &MissionConfig) -> Result<Missio
         statuses,
         events,
         sim_failure,
-        duration_s: ended_s.unwrap_or(truth.time_s),
+        duration_s: ended_s.unwrap_or(last_s),
         start: [start.x_m, start.y_m, start.yaw_rad],
-        end: pose(&truth.state),
+        end: truth.map(|t| pose(&t.state)),
         seed: config.seed,
         unverified: deployment.unverified(),
         cmd_vel,

@@ -1,0 +1,70 @@
+"""Software in the loop: the robot stack plus sim_bridge playing the robot from a simulator.
+
+Mirrors sil.launch.yaml (the checked source of truth); tests/ros/check_launch.py checks that both name
+the same arguments, nodes, parameter files and parameters.
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+
+def config(name):
+    return PathJoinSubstitution([FindPackageShare("sim2real"), "config", name + ".yaml"])
+
+
+def generate_launch_description():
+    namespace = LaunchConfiguration("namespace")
+    bundle = LaunchConfiguration("bundle")
+    start_pose = LaunchConfiguration("start_pose")
+    return LaunchDescription([
+        DeclareLaunchArgument("namespace", default_value="w200_0000", description="robot namespace"),
+        DeclareLaunchArgument("bundle", description="the certified bundle directory"),
+        DeclareLaunchArgument(
+            "start_pose",
+            default_value="[0.0, 0.0, 0.0]",
+            description="scenario pose [x m, y m, yaw rad] where odometry starts",
+        ),
+        Node(
+            package="sim2real",
+            executable="sim2real",
+            name="sim_bridge",
+            namespace=namespace,
+            arguments=["node", "sim_bridge"],
+            parameters=[config("sim_bridge"), {"bundle": bundle, "start_pose": start_pose}],
+        ),
+        Node(
+            package="sim2real",
+            executable="sim2real",
+            name="policy_executor",
+            namespace=namespace,
+            arguments=["node", "policy_executor"],
+            parameters=[config("policy_executor"), {"bundle": bundle, "start_pose": start_pose}],
+        ),
+        Node(
+            package="sim2real",
+            executable="sim2real",
+            name="mission_executive",
+            namespace=namespace,
+            arguments=["node", "mission_executive"],
+            parameters=[config("mission_executive"), {"bundle": bundle, "start_pose": start_pose}],
+        ),
+        Node(
+            package="sim2real",
+            executable="sim2real",
+            name="safety_monitor",
+            namespace=namespace,
+            arguments=["node", "safety_monitor"],
+            parameters=[config("safety_monitor"), {"bundle": bundle, "start_pose": start_pose}],
+        ),
+        Node(
+            package="sim2real",
+            executable="sim2real",
+            name="recorder",
+            namespace=namespace,
+            arguments=["node", "recorder"],
+            parameters=[config("recorder"), {"namespace": namespace}],
+        ),
+    ])

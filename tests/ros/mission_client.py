@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""An operator's client for the ROS tests: waits until the mission executive subscribes to
+<ns>/sim2real/mission/goal, sends {"goal": GOAL}, and follows <ns>/sim2real/mission/status
+until the mission ends. Prints a JSON report (every status) and exits 0 only when the goal
+was reached.
+"""
+
+import argparse
+import json
+import sys
+import time
+
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from std_msgs.msg import String
+
+import peer_common as pc
+
+FINAL = {"succeeded", "failed", "e_stopped", "cancelled", "rejected"}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--ns", default="w200_0000")
+    ap.add_argument("--goal", required=True)
+    ap.add_argument("--timeout-s", type=float, default=120.0)
+    args = ap.parse_args()
+
+    rclpy.init()
+    node = rclpy.create_node("mission_client", namespace="/" + args.ns.strip("/"))
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    statuses = []
+    node.create_subscription(String, "sim2real/mission/status", lambda m: statuses.append(json.loads(m.data)),
+                             pc.RELIABLE)
+    goal_pub = node.create_publisher(String, pc.GOAL, pc.RELIABLE)
+    t0 = time.monotonic()
+    matched = pc.wait_until(node, executor, lambda: goal_pub.get_subscription_count() > 0, args.timeout_s)
+    if matched:
+        # The executive accepts a goal once it has odometry; resend until it answers.
+        def answered():
+            return any(s.get("goal") == args.goal for s in statuses)
+        while not answered() and time.monotonic() - t0 < args.timeout_s:
+            goal_pub.publish(String(data=json.dumps({"goal": args.goal})))
+            pc.wait_until(node, executor, answered, 1.0)
+        pc.wait_until(node, executor, lambda: any(s["phase"] in FINAL for s in statuses),
+                      args.timeout_s - (time.monotonic() - t0))
+    final = next((s for s in statuses if s["phase"] in FINAL), None)
+    pc.report({"matched": matched, "statuses": statuses, "phase": final and final["phase"],
+               "elapsed_s": time.monotonic() - t0})
+    node.destroy_node()
+    rclpy.try_shutdown()
+    return 0 if final and final["phase"] == "succeeded" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
