@@ -239,3 +239,102 @@ fn a_subtask_without_a_passing_high_fidelity_record_is_refused_by_name() {
     let out = sim2real(&["mission", b.to_str().unwrap(), "--goal", "dock_south"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The executive alone, driven by hand: after a subtask fails it continues only on the rest
+/// of another certified route that avoids the failed subtask and starts where the robot is.
+#[test]
+fn after_a_failure_the_executive_replans_from_where_the_robot_is_or_stops() {
+    use rand::SeedableRng;
+    use sim2real::runtime::mission_executive::{ExecutiveConfig, MissionExecutive};
+    use sim2real::runtime::msg::{Odom, StartPose, SubtaskEvent, SubtaskOutcome};
+    use sim2real::runtime::{Msg, Node, Outbox};
+    use verification::{Certificate, Fidelity as Fid, RouteRecord};
+
+    // A certificate with a second certified route to dock_east, by the north shed.
+    let dir = tempfile::tempdir().expect("tmp");
+    let b = dir.path().join("bundle");
+    copy_bundle(&b);
+    let mut cert = Certificate::load(&b).expect("certificate");
+    let record = cert
+        .subtasks
+        .iter_mut()
+        .find(|r| r.subtask == "shed_north_to_dock_east" && r.fidelity == Fid::High)
+        .expect("record");
+    (record.pass, record.lower_bound) = (true, 0.95);
+    let ids = ["depot_to_gate_west", "gate_west_to_shed_north", "shed_north_to_dock_east"];
+    let dock_east = cert.goals.iter_mut().find(|g| g.goal == "dock_east").expect("goal");
+    let mut second = dock_east.routes[0].clone();
+    (second.subtasks, second.lower_bound) = (ids.iter().map(|s| s.to_string()).collect(), 0.90);
+    dock_east.routes.push(RouteRecord { ..second });
+    cert.write(&b).expect("write");
+
+    let deployment = Arc::new(Deployment::open(&b, false).expect("opens"));
+    let scenario = deployment.bundle().scenario();
+    let at = |subtask: &str| {
+        let a = scenario.subtask_index(subtask).expect("subtask");
+        let s = scenario.subtasks()[a]
+            .entry()
+            .sample(&mut rand_chacha::ChaCha8Rng::seed_from_u64(1))
+            .expect("draw");
+        Msg::Odom(Odom {
+            stamp_s: 0.0,
+            state: sim::PlanarState { x_m: s.x_m, y_m: s.y_m, yaw_rad: s.yaw_rad, speed_mps: 0.0 },
+            yaw_rate_rps: 0.0,
+        })
+    };
+    let failed = |subtask: &str| {
+        Msg::SubtaskEvent(SubtaskEvent {
+            subtask: subtask.into(),
+            outcome: SubtaskOutcome::Timeout,
+            duration_s: 30.0,
+            decisions: 300,
+            detail: "horizon ran out".into(),
+        })
+    };
+    let config =
+        ExecutiveConfig { start: StartPose::default(), goal: Some("dock_east".into()), safety_hold_s: 1.0 };
+    let mut exec = MissionExecutive::new(Arc::clone(&deployment), config);
+    let step = |exec: &mut MissionExecutive, msg: Msg| {
+        let mut out = Outbox::new();
+        exec.on_message(1.0, &msg, &mut out);
+        out.drain().collect::<Vec<_>>()
+    };
+    let active = |msgs: &[Msg]| {
+        msgs.iter().find_map(|m| match m {
+            Msg::ActiveSubtask(a) => Some(a.subtask.clone()),
+            _ => None,
+        })
+    };
+    let phase = |msgs: &[Msg]| {
+        msgs.iter().rev().find_map(|m| match m {
+            Msg::MissionStatus(s) => Some((s.phase, s.detail.clone())),
+            _ => None,
+        })
+    };
+
+    // Starts on the better route (by the crossroads: 0.931 against 0.904 by the north shed).
+    let out = step(&mut exec, at("depot_to_gate_west"));
+    assert_eq!(active(&out), Some(Some("depot_to_gate_west".into())));
+    let done = SubtaskEvent {
+        subtask: "depot_to_gate_west".into(),
+        outcome: SubtaskOutcome::Success,
+        duration_s: 25.0,
+        decisions: 250,
+        detail: String::new(),
+    };
+    let out = step(&mut exec, Msg::SubtaskEvent(done));
+    assert_eq!(active(&out), Some(Some("gate_west_to_crossroads".into())));
+    // It fails while the robot is still at the west gate: on by the north shed.
+    step(&mut exec, at("gate_west_to_shed_north"));
+    let out = step(&mut exec, failed("gate_west_to_crossroads"));
+    assert_eq!(active(&out), Some(Some("gate_west_to_shed_north".into())));
+    let (p, detail) = phase(&out).expect("status");
+    assert_eq!(p, MissionPhase::Running);
+    assert!(detail.contains("replanned"), "{detail}");
+    // That fails too: no certified route avoids both, so it stops and says so.
+    let out = step(&mut exec, failed("gate_west_to_shed_north"));
+    assert_eq!(active(&out), Some(None));
+    let (p, detail) = phase(&out).expect("status");
+    assert_eq!(p, MissionPhase::Failed);
+    assert!(detail.contains("no certified route"), "{detail}");
+}
