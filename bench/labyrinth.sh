@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The iterative compositional RL loop on the ICAPS labyrinth (research note §4): ten seeds in
 # sequence with the paper's settings (θ 0.95, N_train 5e4, N_max 5e5, K 300, T_c 100, T_meta 200;
-# our caps 3.2 M steps / 200 iterations). Release build. Prints a Markdown table and a summary
-# and writes them, with the raw JSON lines, to bench/labyrinth-results.md.
+# our caps 3.2 M steps / 200 iterations; PPO as `labyrinth_icrl::ppo_config`: the paper's SB3
+# settings, raw observations, entropy bonus 0.01). Release build. Prints a Markdown table and a
+# summary and writes them, with the raw JSON lines, to bench/labyrinth-results.md.
 #   ./bench/labyrinth.sh                 # seeds 0-9
 #   SEEDS="0 1" ./bench/labyrinth.sh     # other seeds
 set -euo pipefail
@@ -23,7 +24,8 @@ runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 print("# ICRL on the ICAPS labyrinth\n")
 print(f"{datetime.date.today().isoformat()}, {sys.argv[2]}; `bench/labyrinth.sh` (release build,")
 print("seeds in sequence). Settings: θ 0.95, N_train 5e4, N_max 5e5, K 300, T_c 100, T_meta 200; caps")
-print("3.2 M steps / 200 iterations. \"predicted\": HLM max reach with p̂ at the end; \"empirical\":")
+print("3.2 M steps / 200 iterations; PPO: the paper's SB3 settings, raw observations, entropy bonus 0.01")
+print("(`labyrinth_icrl::ppo_config`). \"predicted\": HLM max reach with p̂ at the end; \"empirical\":")
 print("success of the final route over 300 composite rollouts of horizon 200.\n")
 print("| seed | ending | iterations | total steps | θ met within 1.6M? | predicted | empirical | emp ≥ pred? | wall-clock s | route |")
 print("|---|---|---|---|---|---|---|---|---|---|")
