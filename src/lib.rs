@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod agents;
 pub mod baseline;
 pub mod bundle;
 pub mod files;

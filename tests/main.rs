@@ -1,6 +1,7 @@
 //! Cross-crate and system tests: one binary, one module per area.
 
 mod cli;
+mod dialogue;
 mod labyrinth;
 mod mission;
 mod pipeline;

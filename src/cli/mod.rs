@@ -1,5 +1,6 @@
 //! Subcommands and the mapping from failures to exit codes.
 
+mod eval_dialogue;
 mod mission;
 mod node;
 mod pipeline;
@@ -86,6 +87,8 @@ enum Command {
     VerifyMerge(verify::MergeArgs),
     /// Drive a certified bundle to a goal in software in the loop.
     Mission(mission::Args),
+    /// Play Guess-the-Waypoint with the random, greedy and optimal dialogue agents; print a table.
+    EvalDialogue(eval_dialogue::Args),
     /// Start one runtime node on ROS 2 (feature `ros2`), list the nodes, or print parameters.
     Node(node::Args),
 }
@@ -99,6 +102,7 @@ pub fn run(cli: Cli) -> Result<Code, Failure> {
         Command::VerifyMerge(args) => verify::merge(args),
         Command::Pipeline(args) => pipeline::run(args),
         Command::Mission(args) => mission::run(args),
+        Command::EvalDialogue(args) => eval_dialogue::run(args),
         Command::Node(args) => node::run(args),
     }
 }

@@ -8,8 +8,11 @@ use verification::{Certificate, Fidelity, floor_to};
 
 use super::Outcome;
 use crate::files;
-use crate::plot::map_png;
+use crate::plot::{Track, map_png};
+use crate::runtime::Deployment;
+use crate::runtime::mission::{self, Faults, MissionConfig, MissionReport, Transport};
 use crate::scenario::Scenario;
+use std::sync::Arc;
 
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
@@ -32,6 +35,7 @@ pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -
 
     estimates_png(&plots.join("estimates.png"), scenario, outcome, &trained)?;
     curves_png(&plots.join("learning_curves.png"), scenario, outcome)?;
+    let missions = sample_missions(out, outcome)?;
     if let Some(cert) = &outcome.certificate {
         fidelity_png(&plots.join("low_vs_high.png"), cert)?;
         for g in &cert.goals {
@@ -40,7 +44,16 @@ pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -
                     route.subtasks.iter().filter_map(|s| scenario.subtask_index(s)).collect();
                 let title =
                     format!("goal {}: certified route, Pr ≥ {:.3}", g.goal, floor_to(route.lower_bound, 3));
-                map_png(&plots.join(format!("route_{}.png", g.goal)), &title, scenario, &highlight, &[])?;
+                let tracks: Vec<Track<'_>> = missions
+                    .iter()
+                    .filter(|(_, r)| r.goal == g.goal)
+                    .map(|(fidelity, r)| Track {
+                        label: format!("{} fidelity: {}", fidelity_name(*fidelity), phase_name(r)),
+                        points: &r.track,
+                        colour: if *fidelity == sim::Fidelity::Low { BLUE } else { RGBColor(160, 0, 160) },
+                    })
+                    .collect();
+                map_png(&plots.join(format!("route_{}.png", g.goal)), &title, scenario, &highlight, &tracks)?;
             }
         }
     }
@@ -149,6 +162,17 @@ pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -
                             r.subtasks.join(" → ")
                         )?;
                     }
+                    for (fidelity, r) in missions.iter().filter(|(_, r)| r.goal == g.goal) {
+                        writeln!(
+                            md,
+                            "  - sample mission (seed {}) in {} fidelity: {} after {:.1} s — {}",
+                            r.seed,
+                            fidelity_name(*fidelity),
+                            phase_name(r),
+                            r.duration_s,
+                            r.detail
+                        )?;
+                    }
                     writeln!(md, "\n  ![route](plots/route_{}.png)\n", g.goal)?;
                 }
             }
@@ -159,6 +183,43 @@ pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -
     }
     files::write_atomic(&out.join(verification::REPORT_FILE), md.as_bytes())?;
     Ok(())
+}
+
+/// One mission per goal in each simulator, driven by the runtime nodes exactly as
+/// `sim2real mission` does (seed 0): the sample trajectories on the route maps. Only for a
+/// certified bundle, since only that one may drive.
+fn sample_missions(out: &Path, outcome: &Outcome) -> anyhow::Result<Vec<(sim::Fidelity, MissionReport)>> {
+    if !outcome.certificate.as_ref().is_some_and(|c| c.certified) {
+        return Ok(Vec::new());
+    }
+    let deployment = Arc::new(Deployment::open(out, false)?);
+    let mut runs = Vec::new();
+    for goal in deployment.bundle().scenario().goals() {
+        for fidelity in [sim::Fidelity::Low, sim::Fidelity::High] {
+            let config = MissionConfig {
+                goal: goal.to_string(),
+                fidelity,
+                seed: 0,
+                record: None,
+                start: None,
+                faults: Faults::default(),
+                transport: Transport::InProcess,
+            };
+            runs.push((fidelity, mission::run(Arc::clone(&deployment), &config)?));
+        }
+    }
+    Ok(runs)
+}
+
+fn fidelity_name(f: sim::Fidelity) -> &'static str {
+    match f {
+        sim::Fidelity::Low => "low",
+        sim::Fidelity::High => "high",
+    }
+}
+
+fn phase_name(r: &MissionReport) -> String {
+    if r.succeeded() { "reached the goal".into() } else { format!("{:?}", r.phase).to_lowercase() }
 }
 
 /// A labelled line per subtask on a [0, 1] y axis, with an optional horizontal reference line.

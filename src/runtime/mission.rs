@@ -133,6 +133,10 @@ pub struct MissionReport {
     /// Every `cmd_vel` published: (time s, command). Not in the JSON line.
     #[serde(skip)]
     pub cmd_vel: Vec<(f64, VelocityCmd)>,
+    /// The simulated robot's true positions, one per control step (empty with an external
+    /// robot). Not in the JSON line.
+    #[serde(skip)]
+    pub track: Vec<sim::Vec2>,
 }
 
 impl MissionReport {
@@ -359,9 +363,9 @@ pub fn run(deployment: Arc<Deployment>, config: &MissionConfig) -> Result<Missio
     let Log { statuses, events, cmd_vel, ended_s, last_s } =
         std::mem::take(&mut *log.lock().map_err(|_| MissionError::Poisoned)?);
 
-    let truth = truth.and_then(|t| t.lock().ok().map(|t| *t));
+    let truth = truth.and_then(|t| t.lock().ok().map(|t| t.clone()));
     let last = statuses.last();
-    let sim_failure = truth.and_then(|t| t.status).map(|s| match s {
+    let sim_failure = truth.as_ref().and_then(|t| t.status).map(|s| match s {
         Status::Collision { obstacle } => {
             format!("collision with obstacle `{}`", scenario.obstacle_id(obstacle))
         }
@@ -384,7 +388,8 @@ pub fn run(deployment: Arc<Deployment>, config: &MissionConfig) -> Result<Missio
         sim_failure,
         duration_s: ended_s.unwrap_or(last_s),
         start: [start.x_m, start.y_m, start.yaw_rad],
-        end: truth.map(|t| pose(&t.state)),
+        end: truth.as_ref().map(|t| pose(&t.state)),
+        track: truth.map(|t| t.track).unwrap_or_default(),
         seed: config.seed,
         unverified: deployment.unverified(),
         cmd_vel,

@@ -16,10 +16,12 @@ use super::node::{Node, Outbox, ParamSpec, ParamValue};
 use crate::scenario::Scenario;
 
 /// Ground truth of the simulated robot.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Truth {
     /// True state (scenario frame).
     pub state: PlanarState,
+    /// True positions so far, one per control step (scenario frame, m).
+    pub track: Vec<sim::Vec2>,
     /// First terminal status seen (collision, geofence breach, tip-over), if any.
     pub status: Option<Status>,
     /// Simulated time (s).
@@ -110,7 +112,8 @@ impl SimBridge {
             Fidelity::High => scenario.high_fidelity().rays.clone(),
         };
         let robot = scenario.robot();
-        let truth = Truth { state: sim.state(), status: None, time_s: 0.0 };
+        let s = sim.state();
+        let truth = Truth { state: s, track: vec![sim::Vec2::new(s.x_m, s.y_m)], status: None, time_s: 0.0 };
         Ok(SimBridge {
             period_s: sim.control_dt_s(),
             sim,
@@ -209,6 +212,7 @@ impl Node for SimBridge {
             let info = self.sim.step(self.applied(now_s));
             if let Ok(mut truth) = self.truth.lock() {
                 truth.state = info.state;
+                truth.track.push(sim::Vec2::new(info.state.x_m, info.state.y_m));
                 truth.time_s = info.time_s;
                 if info.status != Status::Running && truth.status.is_none() {
                     truth.status = Some(info.status);
