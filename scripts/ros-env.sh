@@ -9,7 +9,7 @@ fi
 export AMENT_PREFIX_PATH=$_sim2real_ros
 export ROS_DISTRO=jazzy
 # Only the message packages the bridge uses get bindings (bindgen is the slow part of r2r).
-export IDL_PACKAGE_FILTER="std_msgs;geometry_msgs;nav_msgs;sensor_msgs;builtin_interfaces;rcl_interfaces;action_msgs;unique_identifier_msgs;lifecycle_msgs"
+export IDL_PACKAGE_FILTER="std_msgs;geometry_msgs;nav_msgs;sensor_msgs;diagnostic_msgs;builtin_interfaces;rcl_interfaces;action_msgs;unique_identifier_msgs;lifecycle_msgs"
 # The wheels' RPATHs point outside the venv once installed, so the loader needs lib/ and every
 # vendored ros_*.libs, both while r2r's build script runs and at run time.
 _sim2real_ld=$_sim2real_ros/lib

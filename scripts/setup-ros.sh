@@ -13,6 +13,8 @@ set -euo pipefail
 
 venv=${SIM2REAL_ROS_VENV:-${SIM2REAL_CACHE:-$HOME/.cache/sim2real}/ros-jazzy}
 marker=$venv/.sim2real-complete
+# What the marker records; change it with the package list, so older venvs get rebuilt.
+version="jazzy packages-2"
 
 # bindgen (r2r) needs libclang; patchelf fixes the wheels' librcl (gotcha 2 below).
 missing=()
@@ -27,7 +29,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q "${missing[@]}" >/dev/null; }
 fi
 
-if [ -f "$marker" ]; then
+if [ -f "$marker" ] && [ "$(cat "$marker")" = "$version" ]; then
   echo "setup-ros: ROS 2 Jazzy venv already at $venv"
   exit 0
 fi
@@ -45,7 +47,7 @@ echo "setup-ros: installing ROS 2 Jazzy wheels (~60 MB) into $tmp"
 python3 -m venv "$tmp"
 "$tmp/bin/python" -m pip install --quiet --disable-pip-version-check \
   ros-jazzy-rclpy ros-jazzy-std-msgs ros-jazzy-geometry-msgs ros-jazzy-nav-msgs \
-  ros-jazzy-sensor-msgs ros-jazzy-rmw-fastrtps-cpp \
+  ros-jazzy-sensor-msgs ros-jazzy-diagnostic-msgs ros-jazzy-rmw-fastrtps-cpp \
   mcap mcap-ros2-support pyyaml
 
 # Gotcha 1: the single-RMW wheels have no librmw_implementation.so, which r2r links.
@@ -68,19 +70,19 @@ grep -rlIF "$tmp" "$tmp/bin" "$tmp/pyvenv.cfg" | while read -r f; do
 done
 
 # Check the install before sealing it: rclpy imports, r2r's link target exists.
-"$tmp/bin/python" -c 'import rclpy, std_msgs.msg, geometry_msgs.msg, nav_msgs.msg, sensor_msgs.msg, mcap_ros2.reader, yaml' ||
+"$tmp/bin/python" -c 'import rclpy, std_msgs.msg, geometry_msgs.msg, nav_msgs.msg, sensor_msgs.msg, diagnostic_msgs.msg, mcap_ros2.reader, yaml' ||
   { echo "setup-ros: the installed venv does not import rclpy and the messages" >&2; exit 1; }
 [ -e "$tmp/lib/librmw_fastrtps_cpp.so" ] || { echo "setup-ros: librmw_fastrtps_cpp.so missing" >&2; exit 1; }
-echo jazzy >"$tmp/.sim2real-complete"
+echo "$version" >"$tmp/.sim2real-complete"
 
 # A concurrent run may have finished first; keep its venv. A stale incomplete one is replaced.
-if [ -d "$venv" ] && [ ! -f "$marker" ]; then
-  echo "setup-ros: removing the incomplete venv at $venv"
+if [ -d "$venv" ] && ! { [ -f "$marker" ] && [ "$(cat "$marker")" = "$version" ]; }; then
+  echo "setup-ros: removing the incomplete or outdated venv at $venv"
   rm -rf "$venv"
 fi
 if mv -T "$tmp" "$venv" 2>/dev/null; then
   echo "setup-ros: installed ROS 2 Jazzy at $venv ($(du -sh "$venv" | cut -f1))"
-elif [ -f "$marker" ]; then
+elif [ "$(cat "$marker" 2>/dev/null)" = "$version" ]; then
   echo "setup-ros: ROS 2 Jazzy venv already at $venv"
 else
   echo "setup-ros: could not move the venv to $venv" >&2

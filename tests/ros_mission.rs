@@ -144,8 +144,22 @@ fn the_sil_launch_file_nodes_run_as_processes_and_complete_a_mission() {
     assert_eq!(client.status.code(), Some(0), "{r}");
     assert_eq!(r["phase"], "succeeded", "{r}");
     assert!(launched.success(), "every node shut down cleanly: {launched:?}");
-    // The recorder of the launch file wrote its file where it was started.
-    assert!(work.path().join("mission.mcap").exists());
+    // The launch file's recorder wrote its file where it was started, with what went over DDS,
+    // diagnostics included; the ROS 2 MCAP reader decodes it.
+    let read = Command::new(python())
+        .arg(root().join("tests/python/read_mcap.py"))
+        .arg(work.path().join("mission.mcap"))
+        .output()
+        .expect("run the Python reader");
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    let topics: serde_json::Value = serde_json::from_slice(&read.stdout).expect("JSON summary");
+    let diagnostics = &topics["/sil_75/diagnostics"];
+    assert_eq!(diagnostics["schema"], "diagnostic_msgs/msg/DiagnosticArray", "{topics}");
+    assert!(
+        diagnostics["count"].as_u64().unwrap_or(0) >= 20,
+        "1 Hz from two nodes over the mission: {diagnostics}"
+    );
+    assert!(topics["/sil_75/platform/odom/filtered"]["count"].as_u64().unwrap_or(0) > 1000, "{topics}");
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! (or an unstamped Twist) gets the receive time.
 
 use r2r::builtin_interfaces::msg::Time;
+use r2r::diagnostic_msgs::msg::{DiagnosticArray, DiagnosticStatus, KeyValue};
 use r2r::geometry_msgs::msg::{Quaternion, Twist, TwistStamped, Vector3};
 use r2r::nav_msgs::msg::Odometry;
 use r2r::sensor_msgs::msg::{Imu as RosImu, LaserScan};
@@ -13,7 +14,7 @@ use r2r::std_msgs::msg::{Bool, Header, String as RosString};
 use sim::{PlanarState, VelocityCmd};
 
 use super::{TwistKind, quaternion_from_rpy, rpy_from_quaternion, yaw_from_quaternion};
-use crate::runtime::msg::{Command, Imu, Odom, Scan};
+use crate::runtime::msg::{Command, Diagnostic, DiagnosticLevel, Imu, Odom, Scan};
 use crate::runtime::{Msg, Topic};
 
 /// Frame ids of what the bridge publishes (Clearpath's names).
@@ -60,6 +61,7 @@ pub(super) enum Incoming {
     Imu(RosImu),
     Scan(LaserScan),
     Bool(Bool),
+    Diagnostics(DiagnosticArray),
     Json(Topic, RosString),
 }
 
@@ -126,6 +128,26 @@ pub(super) fn to_msg(incoming: Incoming, time: &TimeMap, now_s: f64) -> Result<M
             })
         }
         Incoming::Bool(b) => Msg::EStop(b.data),
+        Incoming::Diagnostics(a) => {
+            let stamp_s = time.to_monotonic(&a.header.stamp, now_s);
+            Msg::Diagnostics(
+                a.status
+                    .into_iter()
+                    .map(|d| Diagnostic {
+                        stamp_s,
+                        // STALE (3) and unknown levels read as errors: nothing healthy to report.
+                        level: match d.level {
+                            0 => DiagnosticLevel::Ok,
+                            1 => DiagnosticLevel::Warn,
+                            _ => DiagnosticLevel::Error,
+                        },
+                        name: d.name,
+                        message: d.message,
+                        values: d.values.into_iter().map(|kv| (kv.key, kv.value)).collect(),
+                    })
+                    .collect(),
+            )
+        }
         Incoming::Json(topic, s) => Msg::from_json(topic, &s.data)?,
     })
 }
@@ -151,6 +173,7 @@ pub(super) enum Outgoing {
     Imu(RosImu),
     Scan(LaserScan),
     Bool(Bool),
+    Diagnostics(DiagnosticArray),
     Json(RosString),
 }
 
@@ -201,6 +224,26 @@ pub(super) fn from_msg(msg: &Msg, twist_kind: TwistKind, time: &TimeMap) -> Outg
             })
         }
         Msg::EStop(on) => Outgoing::Bool(Bool { data: *on }),
+        Msg::Diagnostics(statuses) => Outgoing::Diagnostics(DiagnosticArray {
+            header: Header {
+                stamp: time.to_ros(statuses.first().map_or(0.0, |d| d.stamp_s)),
+                frame_id: String::new(),
+            },
+            status: statuses
+                .iter()
+                .map(|d| DiagnosticStatus {
+                    level: d.level as u8,
+                    name: d.name.clone(),
+                    message: d.message.clone(),
+                    hardware_id: String::new(),
+                    values: d
+                        .values
+                        .iter()
+                        .map(|(key, value)| KeyValue { key: key.clone(), value: value.clone() })
+                        .collect(),
+                })
+                .collect(),
+        }),
         other => Outgoing::Json(RosString { data: other.to_json().unwrap_or_default() }),
     }
 }

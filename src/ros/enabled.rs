@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::{FutureExt, Stream, StreamExt};
+use r2r::diagnostic_msgs::msg::DiagnosticArray;
 use r2r::geometry_msgs::msg::{Twist, TwistStamped};
 use r2r::nav_msgs::msg::Odometry;
 use r2r::sensor_msgs::msg::{Imu as RosImu, LaserScan};
@@ -104,6 +105,9 @@ fn subscribe(ros: &mut r2r::Node, name: &str, topic: Topic, twist: TwistKind) ->
         Topic::Imu => Box::new(ros.subscribe::<RosImu>(t, q).map_err(err())?.map(Incoming::Imu)),
         Topic::Scan => Box::new(ros.subscribe::<LaserScan>(t, q).map_err(err())?.map(Incoming::Scan)),
         Topic::EStop => Box::new(ros.subscribe::<Bool>(t, q).map_err(err())?.map(Incoming::Bool)),
+        Topic::Diagnostics => {
+            Box::new(ros.subscribe::<DiagnosticArray>(t, q).map_err(err())?.map(Incoming::Diagnostics))
+        }
         Topic::Goal
         | Topic::Cancel
         | Topic::Rearm
@@ -124,6 +128,7 @@ enum Pub {
     Imu(Publisher<RosImu>),
     Scan(Publisher<LaserScan>),
     Bool(Publisher<Bool>),
+    Diagnostics(Publisher<DiagnosticArray>),
     Json(Publisher<RosString>),
 }
 
@@ -140,6 +145,7 @@ fn advertise(ros: &mut r2r::Node, name: &str, topic: Topic, twist: TwistKind) ->
         Topic::Imu => Pub::Imu(ros.create_publisher(t, q).map_err(err())?),
         Topic::Scan => Pub::Scan(ros.create_publisher(t, q).map_err(err())?),
         Topic::EStop => Pub::Bool(ros.create_publisher(t, q).map_err(err())?),
+        Topic::Diagnostics => Pub::Diagnostics(ros.create_publisher(t, q).map_err(err())?),
         Topic::Goal
         | Topic::Cancel
         | Topic::Rearm
@@ -159,6 +165,7 @@ impl Pub {
             (Pub::Imu(p), Outgoing::Imu(m)) => p.publish(&m),
             (Pub::Scan(p), Outgoing::Scan(m)) => p.publish(&m),
             (Pub::Bool(p), Outgoing::Bool(m)) => p.publish(&m),
+            (Pub::Diagnostics(p), Outgoing::Diagnostics(m)) => p.publish(&m),
             (Pub::Json(p), Outgoing::Json(m)) => p.publish(&m),
             // Both come from the same topic, so the types always agree.
             (_, out) => return Err(format!("message type does not match the topic: {out:?}")),

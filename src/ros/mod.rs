@@ -142,7 +142,8 @@ pub fn qos_class(topic: Topic) -> QosClass {
         | Topic::Cancel
         | Topic::Rearm
         | Topic::ActiveSubtask
-        | Topic::SubtaskEvent => QosClass::Reliable,
+        | Topic::SubtaskEvent
+        | Topic::Diagnostics => QosClass::Reliable,
     }
 }
 

@@ -18,10 +18,11 @@ use sim::PlanarState;
 
 use super::deployment::{DeployError, Deployment, Route};
 use super::msg::{
-    ActiveSubtask, MissionPhase, MissionStatus, Msg, SafetyVerdict, StartPose, SubtaskEvent, SubtaskOutcome,
-    Topic,
+    ActiveSubtask, Diagnostic, DiagnosticLevel, MissionPhase, MissionStatus, Msg, SafetyVerdict, StartPose,
+    SubtaskEvent, SubtaskOutcome, Topic,
 };
 use super::node::{Node, Outbox, ParamError, ParamSpec, ParamValue, Params};
+use super::safety::DIAGNOSTIC_PERIOD_S;
 use crate::route::region_state;
 
 /// Settings of the executive.
@@ -83,6 +84,9 @@ pub struct MissionExecutive {
     pending_goal: Option<String>,
     /// The safety verdict and since when it holds.
     safety: (SafetyVerdict, f64),
+    /// The last status published (for diagnostics).
+    last: Option<(MissionPhase, String)>,
+    next_diagnostic_s: f64,
 }
 
 impl MissionExecutive {
@@ -96,6 +100,8 @@ impl MissionExecutive {
             mission: None,
             pending_goal,
             safety: (SafetyVerdict::Passing, 0.0),
+            last: None,
+            next_diagnostic_s: 0.0,
         }
     }
 
@@ -111,6 +117,7 @@ impl MissionExecutive {
         detail: String,
         out: &mut Outbox,
     ) {
+        self.last = Some((phase, detail.clone()));
         let (route, step, lower_bound) = match &self.mission {
             Some(m) => (m.route.iter().map(|&a| self.id(a)).collect(), m.step, m.lower_bound),
             None => (Vec::new(), 0, None),
@@ -253,7 +260,7 @@ impl Node for MissionExecutive {
     }
 
     fn publications(&self) -> &'static [Topic] {
-        &[Topic::ActiveSubtask, Topic::MissionStatus]
+        &[Topic::ActiveSubtask, Topic::MissionStatus, Topic::Diagnostics]
     }
 
     fn period_s(&self) -> Option<f64> {
@@ -288,6 +295,32 @@ impl Node for MissionExecutive {
     fn on_tick(&mut self, now_s: f64, out: &mut Outbox) {
         if self.mission.is_some() {
             self.on_safety(now_s, self.safety.0, out);
+        }
+        if now_s >= self.next_diagnostic_s {
+            self.next_diagnostic_s = now_s + DIAGNOSTIC_PERIOD_S;
+            let (phase, detail) =
+                self.last.clone().unwrap_or((MissionPhase::Idle, "waiting for a goal".into()));
+            let level = match phase {
+                MissionPhase::Failed | MissionPhase::EStopped | MissionPhase::Rejected => {
+                    DiagnosticLevel::Error
+                }
+                _ => DiagnosticLevel::Ok,
+            };
+            let phase = serde_json::to_value(phase).ok().and_then(|v| v.as_str().map(str::to_string));
+            let mut values = vec![("phase".to_string(), phase.unwrap_or_default())];
+            if let Some(m) = &self.mission {
+                values.push(("goal".into(), m.goal.clone()));
+                values.push(("subtask".into(), self.id(m.route[m.step])));
+            }
+            values.push(("unverified".into(), self.deployment.unverified().to_string()));
+            let name = "sim2real/mission_executive".into();
+            out.push(Msg::Diagnostics(vec![Diagnostic {
+                stamp_s: now_s,
+                level,
+                name,
+                message: detail,
+                values,
+            }]));
         }
     }
 }

@@ -41,11 +41,13 @@ pub enum Topic {
     SubtaskEvent,
     /// `sim2real/safety/status` ([`SafetyStatus`] JSON, on every change).
     SafetyStatus,
+    /// `diagnostics` (diagnostic_msgs/DiagnosticArray, 1 Hz per node that reports).
+    Diagnostics,
 }
 
 impl Topic {
     /// Every topic, in a fixed order.
-    pub const ALL: [Topic; 13] = [
+    pub const ALL: [Topic; 14] = [
         Topic::CmdVel,
         Topic::PolicyCmd,
         Topic::Odom,
@@ -59,6 +61,7 @@ impl Topic {
         Topic::ActiveSubtask,
         Topic::SubtaskEvent,
         Topic::SafetyStatus,
+        Topic::Diagnostics,
     ];
 
     /// The topic name relative to the namespace.
@@ -77,6 +80,7 @@ impl Topic {
             Topic::ActiveSubtask => "sim2real/subtask/active",
             Topic::SubtaskEvent => "sim2real/subtask/event",
             Topic::SafetyStatus => "sim2real/safety/status",
+            Topic::Diagnostics => "diagnostics",
         }
     }
 }
@@ -254,6 +258,33 @@ pub struct SafetyStatus {
     pub verdict: SafetyVerdict,
 }
 
+/// Level of a [`Diagnostic`] (diagnostic_msgs/DiagnosticStatus levels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiagnosticLevel {
+    /// Working as intended.
+    Ok = 0,
+    /// Holding the robot for a reason that may clear (watchdog, waiting for a goal's odometry).
+    Warn = 1,
+    /// Stopped for a reason that needs a person (e-stop, geofence, a failed mission).
+    Error = 2,
+}
+
+/// One component's health: a `diagnostic_msgs/DiagnosticStatus` (our nodes publish one per
+/// DiagnosticArray on `diagnostics`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    /// Time stamp (s).
+    pub stamp_s: f64,
+    /// Level.
+    pub level: DiagnosticLevel,
+    /// Status name, `sim2real/<node>`.
+    pub name: String,
+    /// One line for people.
+    pub message: String,
+    /// Key-value details.
+    pub values: Vec<(String, String)>,
+}
+
 /// A message on a topic.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
@@ -283,6 +314,8 @@ pub enum Msg {
     SubtaskEvent(SubtaskEvent),
     /// On [`Topic::SafetyStatus`].
     SafetyStatus(SafetyStatus),
+    /// On [`Topic::Diagnostics`]: the statuses of one DiagnosticArray.
+    Diagnostics(Vec<Diagnostic>),
 }
 
 impl Msg {
@@ -302,6 +335,7 @@ impl Msg {
             Msg::ActiveSubtask(_) => Topic::ActiveSubtask,
             Msg::SubtaskEvent(_) => Topic::SubtaskEvent,
             Msg::SafetyStatus(_) => Topic::SafetyStatus,
+            Msg::Diagnostics(_) => Topic::Diagnostics,
         }
     }
 

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use mcap::records::MessageHeader;
 
-use super::msg::{Command, Imu, Msg, Odom, Scan, Topic};
+use super::msg::{Command, Diagnostic, Imu, Msg, Odom, Scan, Topic};
 use super::node::{Node, Outbox, ParamError, ParamSpec, ParamValue, Params};
 
 /// Why a recording failed; every variant names the target file.
@@ -152,6 +152,7 @@ impl Recorder {
                 cdr.bool(*on);
                 cdr.0
             }
+            Msg::Diagnostics(d) => diagnostic_array_cdr(d),
             // Own topics: `to_json` is `Some` for all of them.
             own => own.to_json().unwrap_or_default().into_bytes(),
         };
@@ -325,6 +326,19 @@ const HEADER: Ros2Type = Ros2Type {
     deps: &[&TIME],
 };
 const BOOL: Ros2Type = Ros2Type { name: "std_msgs/msg/Bool", text: "bool data\n", deps: &[] };
+const KEY_VALUE: Ros2Type =
+    Ros2Type { name: "diagnostic_msgs/msg/KeyValue", text: "string key\nstring value\n", deps: &[] };
+const DIAGNOSTIC_STATUS: Ros2Type = Ros2Type {
+    name: "diagnostic_msgs/msg/DiagnosticStatus",
+    text: "byte OK=0\nbyte WARN=1\nbyte ERROR=2\nbyte STALE=3\nbyte level\nstring name\nstring message\n\
+           string hardware_id\ndiagnostic_msgs/KeyValue[] values\n",
+    deps: &[&KEY_VALUE],
+};
+const DIAGNOSTIC_ARRAY: Ros2Type = Ros2Type {
+    name: "diagnostic_msgs/msg/DiagnosticArray",
+    text: "std_msgs/Header header\ndiagnostic_msgs/DiagnosticStatus[] status\n",
+    deps: &[&HEADER, &DIAGNOSTIC_STATUS],
+};
 const VECTOR3: Ros2Type =
     Ros2Type { name: "geometry_msgs/msg/Vector3", text: "float64 x\nfloat64 y\nfloat64 z\n", deps: &[] };
 const POINT: Ros2Type =
@@ -416,6 +430,7 @@ fn schema(topic: Topic, commands: CommandType) -> Schema {
         Topic::Imu => IMU.schema(),
         Topic::Scan => LASER_SCAN.schema(),
         Topic::EStop => BOOL.schema(),
+        Topic::Diagnostics => DIAGNOSTIC_ARRAY.schema(),
         Topic::Goal => json("sim2real/GoalRequest", &[("goal", STRING)]),
         // Cancel and re-arm carry `{}`.
         Topic::Cancel => json("sim2real/Cancel", &[]),
@@ -568,6 +583,25 @@ fn odometry_cdr(o: &Odom) -> Vec<u8> {
     cdr.0
 }
 
+/// A DiagnosticArray stamped with its first status's time.
+fn diagnostic_array_cdr(statuses: &[Diagnostic]) -> Vec<u8> {
+    let mut cdr = Cdr::new();
+    cdr.header(statuses.first().map_or(0.0, |d| d.stamp_s), "");
+    cdr.u32(u32::try_from(statuses.len()).unwrap_or(u32::MAX));
+    for d in statuses {
+        cdr.0.push(d.level as u8);
+        cdr.string(&d.name);
+        cdr.string(&d.message);
+        cdr.string("");
+        cdr.u32(u32::try_from(d.values.len()).unwrap_or(u32::MAX));
+        for (key, value) in &d.values {
+            cdr.string(key);
+            cdr.string(value);
+        }
+    }
+    cdr.0
+}
+
 fn imu_cdr(i: &Imu) -> Vec<u8> {
     let mut cdr = Cdr::new();
     cdr.header(i.stamp_s, BASE_FRAME);
@@ -696,8 +730,8 @@ impl Node for RecorderNode {
 mod tests {
     use super::*;
     use crate::runtime::msg::{
-        ActiveSubtask, GoalRequest, MissionPhase, MissionStatus, SafetyStatus, SafetyVerdict, SubtaskEvent,
-        SubtaskOutcome,
+        ActiveSubtask, DiagnosticLevel, GoalRequest, MissionPhase, MissionStatus, SafetyStatus,
+        SafetyVerdict, SubtaskEvent, SubtaskOutcome,
     };
     use sim::{PlanarState, VelocityCmd};
 
@@ -718,6 +752,10 @@ mod tests {
             let bytes = self.buf[self.pos..self.pos + N].try_into().expect("N bytes");
             self.pos += N;
             bytes
+        }
+
+        fn u8(&mut self) -> u8 {
+            u8::from_le_bytes(self.take())
         }
 
         fn u32(&mut self) -> u32 {
@@ -828,6 +866,16 @@ mod tests {
                 }),
             ),
             (0.13, Msg::SafetyStatus(SafetyStatus { stamp_s: 0.13, verdict: SafetyVerdict::EStop })),
+            (
+                0.14,
+                Msg::Diagnostics(vec![Diagnostic {
+                    stamp_s: 0.14,
+                    level: DiagnosticLevel::Error,
+                    name: "sim2real/safety_monitor".into(),
+                    message: "stopped: e_stop".into(),
+                    values: vec![("verdict".into(), "e_stop".into())],
+                }]),
+            ),
         ]
     }
 
@@ -891,6 +939,19 @@ mod tests {
             assert_eq!(schema("sensors/imu_0/data").1, "sensor_msgs/msg/Imu");
             assert_eq!(schema("sensors/lidar2d_0/scan").1, "sensor_msgs/msg/LaserScan");
             assert_eq!(schema("platform/emergency_stop").1, "std_msgs/msg/Bool");
+            assert_eq!(schema("diagnostics").1, "diagnostic_msgs/msg/DiagnosticArray");
+            let diagnostics = &by_topic["/w200_0000/diagnostics"];
+            let mut r = CdrReader::new(&diagnostics[0].data);
+            assert_eq!(r.header(), (0.14, String::new()));
+            assert_eq!(r.u32(), 1);
+            assert_eq!(r.u8(), DiagnosticLevel::Error as u8);
+            assert_eq!(
+                [r.string(), r.string(), r.string()],
+                ["sim2real/safety_monitor", "stopped: e_stop", ""]
+            );
+            assert_eq!(r.u32(), 1);
+            assert_eq!([r.string(), r.string()], ["verdict", "e_stop"]);
+            r.done();
             let (enc, name, schema_enc, data) = schema("sim2real/mission/status");
             assert_eq!(
                 (enc.as_str(), name.as_str(), schema_enc.as_str()),

@@ -20,7 +20,7 @@
 //! Time is injected (`now_s`), so the monitor runs in lockstep on a simulation clock or on
 //! wall time alike.
 
-use super::msg::{Command, Msg, SafetyStatus, SafetyVerdict, StartPose, Topic};
+use super::msg::{Command, Diagnostic, DiagnosticLevel, Msg, SafetyStatus, SafetyVerdict, StartPose, Topic};
 use super::node::{Node, Outbox, ParamError, ParamSpec, ParamValue, Params};
 use sim::{RobotParams, Vec2, VelocityCmd, geometry};
 
@@ -191,6 +191,9 @@ impl SafetyMonitor {
     }
 }
 
+/// Period of the `diagnostics` reports (s): 1 Hz, as DESIGN §9 asks.
+pub const DIAGNOSTIC_PERIOD_S: f64 = 1.0;
+
 /// The node's parameters.
 pub fn params() -> Vec<ParamSpec> {
     vec![
@@ -233,6 +236,7 @@ pub struct SafetyNode {
     period_s: f64,
     last_command_s: f64,
     verdict: Option<SafetyVerdict>,
+    next_diagnostic_s: f64,
 }
 
 impl SafetyNode {
@@ -244,6 +248,7 @@ impl SafetyNode {
             period_s: 1.0 / rate_hz,
             last_command_s: f64::NEG_INFINITY,
             verdict: None,
+            next_diagnostic_s: 0.0,
         }
     }
 
@@ -280,7 +285,7 @@ impl Node for SafetyNode {
     }
 
     fn publications(&self) -> &'static [Topic] {
-        &[Topic::CmdVel, Topic::SafetyStatus]
+        &[Topic::CmdVel, Topic::SafetyStatus, Topic::Diagnostics]
     }
 
     fn period_s(&self) -> Option<f64> {
@@ -313,6 +318,30 @@ impl Node for SafetyNode {
         // one is overdue (half a period of slack for jitter).
         if now_s - self.last_command_s > 1.5 * self.period_s {
             self.publish(now_s, out);
+        }
+        if now_s >= self.next_diagnostic_s {
+            self.next_diagnostic_s = now_s + DIAGNOSTIC_PERIOD_S;
+            let verdict = self.verdict.unwrap_or(SafetyVerdict::StaleOdometry);
+            let level = match verdict {
+                SafetyVerdict::Passing => DiagnosticLevel::Ok,
+                SafetyVerdict::EStop | SafetyVerdict::Geofence | SafetyVerdict::NonFiniteCommand => {
+                    DiagnosticLevel::Error
+                }
+                _ => DiagnosticLevel::Warn,
+            };
+            let name = serde_json::to_value(verdict).ok().and_then(|v| v.as_str().map(str::to_string));
+            let verdict = name.unwrap_or_default();
+            out.push(Msg::Diagnostics(vec![Diagnostic {
+                stamp_s: now_s,
+                level,
+                name: "sim2real/safety_monitor".into(),
+                message: if level == DiagnosticLevel::Ok {
+                    "passing commands".into()
+                } else {
+                    format!("stopped: {verdict}")
+                },
+                values: vec![("verdict".into(), verdict)],
+            }]));
         }
     }
 }
@@ -497,5 +526,50 @@ mod tests {
                 last = out;
             }
         }
+    }
+
+    #[test]
+    fn the_node_reports_its_verdict_on_diagnostics_once_a_second() {
+        use crate::runtime::msg::{Odom, Scan};
+        use sim::PlanarState;
+        let mut node =
+            SafetyNode::new(SafetyConfig { watch_scan: true, ..config() }, StartPose::default(), 50.0);
+        let diagnostics = |node: &mut SafetyNode, t: f64| {
+            let mut out = Outbox::new();
+            node.on_tick(t, &mut out);
+            out.drain()
+                .filter_map(|m| match m {
+                    Msg::Diagnostics(d) => Some(d),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let first = diagnostics(&mut node, 0.0);
+        assert_eq!(first.len(), 1);
+        assert_eq!(
+            (first[0][0].level, first[0][0].values[0].1.as_str()),
+            (DiagnosticLevel::Warn, "stale_odometry")
+        );
+        assert!(diagnostics(&mut node, 0.5).is_empty(), "1 Hz, not every tick");
+        let mut out = Outbox::new();
+        let state = PlanarState { x_m: 50.0, y_m: 25.0, ..PlanarState::default() };
+        node.on_message(0.9, &Msg::Odom(Odom { stamp_s: 0.9, state, yaw_rate_rps: 0.0 }), &mut out);
+        let scan = Scan {
+            stamp_s: 0.9,
+            angle_min_rad: 0.0,
+            angle_increment_rad: 1.0,
+            range_max_m: 20.0,
+            ranges_m: vec![],
+        };
+        node.on_message(0.9, &Msg::Scan(scan), &mut out);
+        let cmd = Command { stamp_s: 0.95, cmd: VelocityCmd { linear_mps: 0.5, angular_rps: 0.0 } };
+        node.on_message(0.95, &Msg::PolicyCmd(cmd), &mut out);
+        let next = diagnostics(&mut node, 1.0);
+        assert_eq!(
+            (next[0][0].level, next[0][0].message.as_str()),
+            (DiagnosticLevel::Ok, "passing commands")
+        );
+        node.on_message(1.1, &Msg::EStop(true), &mut out);
+        assert_eq!(diagnostics(&mut node, 2.0)[0][0].level, DiagnosticLevel::Error);
     }
 }
