@@ -34,8 +34,18 @@ pub struct Args {
     /// Bundle directory (scenario, policies, certificate).
     bundle: PathBuf,
     /// Goal waypoint id.
+    #[arg(long, required_unless_present_any = ["say", "interactive"], conflicts_with_all = ["say", "interactive"])]
+    goal: Option<String>,
+    /// What the operator says ("take it to the green shed"): the dialogue agent asks on standard
+    /// input until the goal is confirmed, then the mission starts.
+    #[arg(long, value_name = "TEXT")]
+    say: Option<String>,
+    /// Start with the dialogue agent asking on standard input.
     #[arg(long)]
-    goal: String,
+    interactive: bool,
+    /// Language backend of the dialogue: `none` (the deterministic parser; the only one built).
+    #[arg(long, default_value = "none")]
+    llm: String,
     /// Simulator playing the robot.
     #[arg(long, value_enum, default_value = "high")]
     fidelity: FidelityArg,
@@ -104,7 +114,29 @@ pub fn run(args: Args) -> Result<Code, Failure> {
             parse_pose(text).map_err(|e| Failure::invalid(anyhow::anyhow!("--start-pose {text}: {e}")))?,
         ),
     };
+    if args.llm != "none" {
+        let msg = format!("--llm {}: only `none` (the deterministic parser) is built", args.llm);
+        return Err(Failure::invalid(anyhow::anyhow!(msg)));
+    }
     let deployment = Deployment::open(&args.bundle, args.allow_unverified).map_err(refusal)?;
+    let goal = match &args.goal {
+        Some(goal) => goal.clone(),
+        None => {
+            let stdin = std::io::stdin();
+            let said = super::chat::converse(
+                deployment.bundle().scenario(),
+                args.say.as_deref(),
+                &mut stdin.lock(),
+            )?;
+            match said {
+                Some(goal) => goal,
+                None => {
+                    println!("no goal: the robot stays where it is");
+                    return Ok(Code::Runtime);
+                }
+            }
+        }
+    };
     if args.allow_unverified {
         eprintln!(
             "WARNING: --allow-unverified: the certificate of {} is NOT checked; bench testing only",
@@ -112,9 +144,9 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         );
     }
     // Refuse an uncertified goal before anything moves.
-    deployment.routes(&args.goal).map_err(refusal)?;
+    deployment.routes(&goal).map_err(refusal)?;
     let config = MissionConfig {
-        goal: args.goal.clone(),
+        goal,
         fidelity: args.fidelity.into(),
         seed: args.seed,
         record: args.record.clone(),
@@ -156,6 +188,19 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         println!("recording: {}", path.display());
     }
     Ok(if report.succeeded() { Code::Success } else { Code::Runtime })
+}
+
+/// `mission --interactive` with every default: what `sim2real chat` runs.
+pub fn chat(bundle: &std::path::Path, llm: &str) -> Result<Code, Failure> {
+    #[derive(clap::Parser)]
+    struct Line {
+        #[command(flatten)]
+        args: Args,
+    }
+    let argv: [&std::ffi::OsStr; 5] =
+        ["mission".as_ref(), bundle.as_os_str(), "--interactive".as_ref(), "--llm".as_ref(), llm.as_ref()];
+    let line = <Line as clap::Parser>::try_parse_from(argv).map_err(Failure::invalid)?;
+    run(line.args)
 }
 
 /// Exit 3 for integrity and certification refusals, 2 for unreadable input.

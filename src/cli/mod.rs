@@ -1,5 +1,6 @@
 //! Subcommands and the mapping from failures to exit codes.
 
+mod chat;
 mod eval_dialogue;
 mod mission;
 mod node;
@@ -87,6 +88,15 @@ enum Command {
     VerifyMerge(verify::MergeArgs),
     /// Drive a certified bundle to a goal in software in the loop.
     Mission(mission::Args),
+    /// Tell the robot where to go in words; it asks until the goal is clear, then drives there
+    /// in software in the loop (`mission --interactive` with defaults).
+    Chat {
+        /// Bundle directory.
+        bundle: PathBuf,
+        /// Language backend: `none` (the deterministic parser; the only one built).
+        #[arg(long, default_value = "none")]
+        llm: String,
+    },
     /// Play Guess-the-Waypoint with the random, greedy and optimal dialogue agents; print a table.
     EvalDialogue(eval_dialogue::Args),
     /// Start one runtime node on ROS 2 (feature `ros2`), list the nodes, or print parameters.
@@ -102,6 +112,7 @@ pub fn run(cli: Cli) -> Result<Code, Failure> {
         Command::VerifyMerge(args) => verify::merge(args),
         Command::Pipeline(args) => pipeline::run(args),
         Command::Mission(args) => mission::run(args),
+        Command::Chat { bundle, llm } => mission::chat(&bundle, &llm),
         Command::EvalDialogue(args) => eval_dialogue::run(args),
         Command::Node(args) => node::run(args),
     }
