@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use sim2real::ros::{RosError, TwistKind};
 use sim2real::runtime::deployment::{DeployError, Deployment};
 use sim2real::runtime::mission::{self, Faults, MissionConfig, MissionError};
-use sim2real::runtime::msg::StartPose;
+use sim2real::runtime::msg::{DEFAULT_NAMESPACE, StartPose};
 
 use super::{Code, Failure, FidelityArg};
 
@@ -73,7 +73,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value = "sim")]
     robot: Robot,
     /// ROS namespace (ros2 transport).
-    #[arg(long, default_value = "w200_0000")]
+    #[arg(long, default_value = DEFAULT_NAMESPACE)]
     namespace: String,
     /// Publish and take `cmd_vel` as TwistStamped (ros2 transport; Clearpath Jazzy, Nav2).
     #[arg(long)]

@@ -5,11 +5,9 @@
 use sim2real::ros::{self, SpinOptions, TwistKind};
 use sim2real::runtime::Params;
 use sim2real::runtime::graph::{self, NODE_NAMES};
+use sim2real::runtime::msg::DEFAULT_NAMESPACE;
 
 use super::{Code, Failure};
-
-/// Namespace of a node started without `-r __ns:=...`.
-const DEFAULT_NAMESPACE: &str = "w200_0000";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -19,7 +19,7 @@ use sim::{Fidelity, PlanarState, Status, VelocityCmd};
 use super::bus::{Bus, LinkFault};
 use super::deployment::Deployment;
 use super::mission_executive::{ExecutiveConfig, MissionExecutive};
-use super::msg::{MissionPhase, MissionStatus, Msg, StartPose, SubtaskEvent, Topic};
+use super::msg::{DEFAULT_NAMESPACE, MissionPhase, MissionStatus, Msg, StartPose, SubtaskEvent, Topic};
 use super::node::{Node, Outbox};
 use super::policy_executor::{ExecutorConfig, PolicyExecutor};
 use super::recorder::{CommandType, Recorder, RecorderNode};
@@ -193,7 +193,7 @@ impl Transport {
 
     fn namespace(&self) -> &str {
         match self {
-            Transport::InProcess => "w200_0000",
+            Transport::InProcess => DEFAULT_NAMESPACE,
             Transport::Ros2 { namespace, .. } => namespace,
         }
     }

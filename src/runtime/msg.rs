@@ -11,6 +11,9 @@
 use serde::{Deserialize, Serialize};
 use sim::{PlanarState, VelocityCmd, wrap_angle};
 
+/// The robot namespace when none is given (Clearpath's first W200).
+pub const DEFAULT_NAMESPACE: &str = "w200_0000";
+
 /// A topic, relative to the robot namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Topic {

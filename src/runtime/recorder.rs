@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use mcap::records::MessageHeader;
 
-use super::msg::{Command, Diagnostic, Imu, Msg, Odom, Scan, Topic};
+use super::msg::{Command, DEFAULT_NAMESPACE, Diagnostic, Imu, Msg, Odom, Scan, Topic};
 use super::node::{Node, Outbox, ParamError, ParamSpec, ParamValue, Params};
 
 /// Why a recording failed; every variant names the target file.
@@ -641,7 +641,7 @@ pub fn params() -> Vec<ParamSpec> {
         },
         ParamSpec {
             name: "namespace",
-            default: ParamValue::String("w200_0000".into()),
+            default: ParamValue::String(DEFAULT_NAMESPACE.into()),
             doc: "robot namespace: topics are recorded as /<namespace>/<topic>",
         },
         ParamSpec {

@@ -35,8 +35,11 @@ def main():
     sent, latency_ms = {}, {}
     stamped_ok = {"n": 0}
 
+    replies = {"n": 0}
+
     def on_cmd(msg):
         now = time.monotonic()
+        replies["n"] += 1
         seq = int(round(pc.twist_of(msg).linear.x))
         if seq in sent and seq not in latency_ms:
             latency_ms[seq] = (now - sent[seq]) * 1e3
@@ -55,8 +58,18 @@ def main():
     if not matched:
         pc.report({"matched": False, "match_s": match_s})
         return 1
-    # Both directions are discovered on our side; give the other side's endpoints a moment.
-    pc.wait_until(node, executor, lambda: False, 0.3)
+    # Both directions are discovered on our side, but discovery is not symmetric: the other side
+    # may not have matched yet. Warm up with uncounted odometry (x = 0) until a reply comes back.
+    def warm_up():
+        o = Odometry()
+        o.header.stamp = node.get_clock().now().to_msg()
+        o.pose.pose.orientation.w = 1.0
+        pub.publish(o)
+        return pc.wait_until(node, executor, lambda: replies["n"] > 0, 0.02)
+    deadline = time.monotonic() + args.match_timeout_s
+    while not warm_up() and time.monotonic() < deadline:
+        pass
+    stamped_ok["n"] = 0
     if args.bad_json:
         goal_pub.publish(String(data="{this is not json"))
         goal_pub.publish(String(data='{"goal": 3}'))
