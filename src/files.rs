@@ -23,7 +23,8 @@ pub fn with_temp<E: From<io::Error>>(
     result
 }
 
-fn temp_path(path: &Path) -> PathBuf {
+/// The temporary file beside `path`: hidden, per process, same extension.
+pub(crate) fn temp_path(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
     path.with_file_name(format!(".{name}.{}.tmp{ext}", std::process::id()))

@@ -178,7 +178,7 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         format!("{:?}", report.phase).to_lowercase(),
         report.duration_s,
         report.seed,
-        format!("{:?}", args.fidelity).to_lowercase(),
+        sim::Fidelity::from(args.fidelity).name(),
         if report.unverified { ", UNVERIFIED bundle" } else { "" }
     );
     if let Some(path) = &args.missions {

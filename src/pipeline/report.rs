@@ -48,7 +48,7 @@ pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -
                     .iter()
                     .filter(|(_, r)| r.goal == g.goal)
                     .map(|(fidelity, r)| Track {
-                        label: format!("{} fidelity: {}", fidelity_name(*fidelity), phase_name(r)),
+                        label: format!("{} fidelity: {}", fidelity.name(), phase_name(r)),
                         points: &r.track,
                         colour: if *fidelity == sim::Fidelity::Low { BLUE } else { RGBColor(160, 0, 160) },
                     })
@@ -167,7 +167,7 @@ pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -
                             md,
                             "  - sample mission (seed {}) in {} fidelity: {} after {:.1} s — {}",
                             r.seed,
-                            fidelity_name(*fidelity),
+                            fidelity.name(),
                             phase_name(r),
                             r.duration_s,
                             r.detail
@@ -209,13 +209,6 @@ fn sample_missions(out: &Path, outcome: &Outcome) -> anyhow::Result<Vec<(sim::Fi
         }
     }
     Ok(runs)
-}
-
-fn fidelity_name(f: sim::Fidelity) -> &'static str {
-    match f {
-        sim::Fidelity::Low => "low",
-        sim::Fidelity::High => "high",
-    }
 }
 
 fn phase_name(r: &MissionReport) -> String {

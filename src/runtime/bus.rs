@@ -144,8 +144,7 @@ impl Bus {
                     Some(msg)
                 }
             };
-            let published: Vec<Msg> = out.drain().collect();
-            for msg in published {
+            for msg in out.drain() {
                 self.publish(time_s, msg);
             }
             if let Some(msg) = delivered {

@@ -118,11 +118,11 @@ impl Deployment {
                     let mut reasons = Vec::new();
                     for route in record.map_or(&[][..], |g| &g.routes[..]) {
                         match check_route(&bundle, cert, route, theta) {
-                            Ok((subtasks, bound, used)) => {
-                                for (a, d) in used {
+                            Ok((route, route_drivers)) => {
+                                for (&a, d) in route.subtasks.iter().zip(route_drivers) {
                                     drivers[a] = Some(d);
                                 }
-                                accepted.push(Route { subtasks, lower_bound: Some(bound) });
+                                accepted.push(route);
                             }
                             Err(reason) => reasons.push(reason),
                         }
@@ -169,15 +169,14 @@ impl Deployment {
     }
 }
 
-/// The subtask indices, the recomputed bound and the drivers of a certificate route, or why it
+/// A certificate route with its recomputed bound and the driver of each subtask, or why it
 /// does not count.
-#[allow(clippy::type_complexity)]
 fn check_route(
     bundle: &Bundle,
     cert: &Certificate,
     route: &verification::RouteRecord,
     theta: f64,
-) -> Result<(Vec<usize>, f64, Vec<(usize, Driver)>), String> {
+) -> Result<(Route, Vec<Driver>), String> {
     let names = route.subtasks.join(" → ");
     if route.fidelity != Fidelity::High {
         return Err(format!("route {names} rests on {} fidelity evidence", route.fidelity));
@@ -185,7 +184,7 @@ fn check_route(
     let scenario = bundle.scenario();
     let mut bound = 1.0;
     let mut subtasks = Vec::new();
-    let mut used = Vec::new();
+    let mut drivers = Vec::new();
     for id in &route.subtasks {
         let a = scenario.subtask_index(id).ok_or_else(|| format!("subtask `{id}` is not in the scenario"))?;
         let record = cert
@@ -204,7 +203,7 @@ fn check_route(
         };
         bound *= record.lower_bound;
         subtasks.push(a);
-        used.push((a, driver));
+        drivers.push(driver);
     }
     // A tolerance for the rounding of the bounds written to YAML.
     if bound < theta - 1e-9 {
@@ -212,5 +211,5 @@ fn check_route(
             "route {names}: composed high-fidelity bound {bound:.4} is below certified θ {theta}"
         ));
     }
-    Ok((subtasks, bound, used))
+    Ok((Route { subtasks, lower_bound: Some(bound) }, drivers))
 }

@@ -19,7 +19,7 @@ use sim::PlanarState;
 use super::deployment::{DeployError, Deployment, Route};
 use super::msg::{
     ActiveSubtask, Diagnostic, DiagnosticLevel, MissionPhase, MissionStatus, Msg, SafetyVerdict, StartPose,
-    SubtaskEvent, SubtaskOutcome, Topic,
+    SubtaskEvent, SubtaskOutcome, Topic, json_name,
 };
 use super::node::{Node, Outbox, ParamError, ParamSpec, ParamValue, Params};
 use super::safety::DIAGNOSTIC_PERIOD_S;
@@ -306,8 +306,7 @@ impl Node for MissionExecutive {
                 }
                 _ => DiagnosticLevel::Ok,
             };
-            let phase = serde_json::to_value(phase).ok().and_then(|v| v.as_str().map(str::to_string));
-            let mut values = vec![("phase".to_string(), phase.unwrap_or_default())];
+            let mut values = vec![("phase".to_string(), json_name(&phase))];
             if let Some(m) = &self.mission {
                 values.push(("goal".into(), m.goal.clone()));
                 values.push(("subtask".into(), self.id(m.route[m.step])));

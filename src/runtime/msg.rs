@@ -261,6 +261,11 @@ pub struct SafetyStatus {
     pub verdict: SafetyVerdict,
 }
 
+/// The name a unit enum has in the JSON of our topics (`"stale_odometry"`, `"e_stopped"`).
+pub fn json_name(value: &impl Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
 /// Level of a [`Diagnostic`] (diagnostic_msgs/DiagnosticStatus levels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiagnosticLevel {

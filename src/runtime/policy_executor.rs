@@ -79,6 +79,7 @@ struct Attempt {
     next_decision_s: f64,
     last_scan_s: f64,
     cmd: VelocityCmd,
+    observer: Observer,
     pursuit: Option<PurePursuit>,
 }
 
@@ -146,6 +147,7 @@ impl PolicyExecutor {
             next_decision_s: now_s,
             last_scan_s: now_s,
             cmd: VelocityCmd::STOP,
+            observer: Observer::new(&scenario.subtasks()[a]),
             pursuit,
         });
     }
@@ -189,7 +191,7 @@ impl PolicyExecutor {
                 return self.end(now_s, SubtaskOutcome::Aborted, detail, out);
             }
             self.obs.resize(policy.obs_dim(), 0.0);
-            Observer::new(subtask).observe(&odom, &scan.ranges_m, scan.range_max_m, &mut self.obs);
+            attempt.observer.observe(&odom, &scan.ranges_m, scan.range_max_m, &mut self.obs);
             let mut action = [0.0f32; 2];
             policy.act(&self.obs, &mut action);
             if self.config.nan_after_s.is_some_and(|t| now_s >= t) {

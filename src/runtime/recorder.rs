@@ -108,7 +108,7 @@ impl Recorder {
         commands: CommandType,
     ) -> Result<Recorder, RecordError> {
         let path = path.into();
-        let temp_path = temp_path(&path);
+        let temp_path = crate::files::temp_path(&path);
         let file =
             File::create(&temp_path).map_err(|source| RecordError::Create { path: path.clone(), source })?;
         let writer = mcap::WriteOptions::new().profile("ros2").create(BufWriter::new(file));
@@ -248,13 +248,6 @@ impl Drop for Recorder {
     fn drop(&mut self) {
         self.abandon();
     }
-}
-
-/// Beside `path` and hidden, with the same extension (as `crate::files` names its temporaries).
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let ext = path.extension().map(|e| format!(".{}", e.to_string_lossy())).unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp{ext}", std::process::id()))
 }
 
 /// MCAP time (ns since the clock's epoch); negative or non-finite times record as 0.

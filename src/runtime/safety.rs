@@ -20,7 +20,9 @@
 //! Time is injected (`now_s`), so the monitor runs in lockstep on a simulation clock or on
 //! wall time alike.
 
-use super::msg::{Command, Diagnostic, DiagnosticLevel, Msg, SafetyStatus, SafetyVerdict, StartPose, Topic};
+use super::msg::{
+    Command, Diagnostic, DiagnosticLevel, Msg, SafetyStatus, SafetyVerdict, StartPose, Topic, json_name,
+};
 use super::node::{Node, Outbox, ParamError, ParamSpec, ParamValue, Params};
 use sim::{RobotParams, Vec2, VelocityCmd, geometry};
 
@@ -329,8 +331,7 @@ impl Node for SafetyNode {
                 }
                 _ => DiagnosticLevel::Warn,
             };
-            let name = serde_json::to_value(verdict).ok().and_then(|v| v.as_str().map(str::to_string));
-            let verdict = name.unwrap_or_default();
+            let verdict = json_name(&verdict);
             out.push(Msg::Diagnostics(vec![Diagnostic {
                 stamp_s: now_s,
                 level,

@@ -160,12 +160,9 @@ impl SimBridge {
 
     fn publish(&self, now_s: f64, out: &mut Outbox) {
         let s = self.sim.sensors();
-        out.push(Msg::Odom(Odom {
-            stamp_s: now_s,
-            state: self.start.to_odom(&s.odom.state),
-            yaw_rate_rps: s.odom.yaw_rate_rps,
-        }));
-        let yaw = self.start.to_odom(&s.odom.state).yaw_rad;
+        let state = self.start.to_odom(&s.odom.state);
+        out.push(Msg::Odom(Odom { stamp_s: now_s, state, yaw_rate_rps: s.odom.yaw_rate_rps }));
+        let yaw = state.yaw_rad;
         out.push(Msg::Imu(Imu {
             stamp_s: now_s,
             gyro_rps: s.imu.gyro_rps,
