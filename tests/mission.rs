@@ -293,7 +293,7 @@ fn after_a_failure_the_executive_replans_from_where_the_robot_is_or_stops() {
     };
     let config =
         ExecutiveConfig { start: StartPose::default(), goal: Some("dock_east".into()), safety_hold_s: 1.0 };
-    let mut exec = MissionExecutive::new(Arc::clone(&deployment), config);
+    let mut exec = MissionExecutive::new(Arc::clone(&deployment), config.clone());
     let step = |exec: &mut MissionExecutive, msg: Msg| {
         let mut out = Outbox::new();
         exec.on_message(1.0, &msg, &mut out);
@@ -311,6 +311,16 @@ fn after_a_failure_the_executive_replans_from_where_the_robot_is_or_stops() {
             _ => None,
         })
     };
+
+    // The goal came before any odometry: it waits for it instead of being refused.
+    let mut waiting =
+        MissionExecutive::new(Arc::clone(&deployment), ExecutiveConfig { goal: None, ..config.clone() });
+    let goal = Msg::Goal(sim2real::runtime::msg::GoalRequest { goal: "dock_east".into() });
+    assert_eq!(phase(&step(&mut waiting, goal)).map(|p| p.0), Some(MissionPhase::Idle));
+    assert_eq!(
+        active(&step(&mut waiting, at("depot_to_gate_west"))),
+        Some(Some("depot_to_gate_west".into()))
+    );
 
     // Starts on the better route (by the crossroads: 0.931 against 0.904 by the north shed).
     let out = step(&mut exec, at("depot_to_gate_west"));

@@ -1,6 +1,7 @@
 //! `mission_executive`: goal → certified route → one subtask after another.
 //!
-//! A goal (the `goal` parameter once odometry arrives, or [`Topic::Goal`]) is accepted only
+//! A goal (the `goal` parameter or [`Topic::Goal`]; one that comes before any odometry waits for
+//! it, since where the robot is decides the route) is accepted only
 //! when the deployment has certified routes to it and the robot is in the first subtask's
 //! entry set of one of them; the best such route is driven. After a subtask fails the robot is
 //! stopped, and the mission continues only on the remainder of another certified route that
@@ -274,6 +275,11 @@ impl Node for MissionExecutive {
                 if let Some(goal) = self.pending_goal.take() {
                     self.start(now_s, goal, out);
                 }
+            }
+            Msg::Goal(g) if self.state.is_none() => {
+                self.pending_goal = Some(g.goal.clone());
+                let detail = "waiting for odometry to plan from".to_string();
+                self.status(now_s, MissionPhase::Idle, Some(&g.goal), detail, out);
             }
             Msg::Goal(g) => self.start(now_s, g.goal.clone(), out),
             Msg::Cancel => {
