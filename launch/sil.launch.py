@@ -54,6 +54,14 @@ def generate_launch_description():
         Node(
             package="sim2real",
             executable="sim2real",
+            name="dialogue_agent",
+            namespace=namespace,
+            arguments=["node", "dialogue_agent"],
+            parameters=[config("dialogue_agent"), {"bundle": bundle}],
+        ),
+        Node(
+            package="sim2real",
+            executable="sim2real",
             name="safety_monitor",
             namespace=namespace,
             arguments=["node", "safety_monitor"],

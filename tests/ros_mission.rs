@@ -118,7 +118,7 @@ fn odometry_stopping_mid_mission_stops_the_robot() {
 }
 
 #[test]
-fn the_sil_launch_file_nodes_run_as_processes_and_complete_a_mission() {
+fn the_sil_launch_file_nodes_run_as_processes_and_complete_a_spoken_mission() {
     let domain = 75;
     let work = tempfile::tempdir().expect("tmp");
     let bundle: PathBuf = root().join(BUNDLE);
@@ -134,7 +134,9 @@ fn the_sil_launch_file_nodes_run_as_processes_and_complete_a_mission() {
         .expect("start the launch file's nodes");
     let client = Command::new(python())
         .arg(root().join("tests/ros/mission_client.py"))
-        .args(["--ns", "sil_75", "--goal", GOAL, "--timeout-s", "90"])
+        // The operator speaks; the dialogue agent asks to confirm before it sends the goal.
+        .args(["--ns", "sil_75", "--say", "drive to the orange dock by the rail siding", "--answer", "yes"])
+        .args(["--timeout-s", "90"])
         .env("ROS_DOMAIN_ID", domain.to_string())
         .output()
         .expect("run the mission client");
@@ -143,6 +145,8 @@ fn the_sil_launch_file_nodes_run_as_processes_and_complete_a_mission() {
     let r = report(&client);
     assert_eq!(client.status.code(), Some(0), "{r}");
     assert_eq!(r["phase"], "succeeded", "{r}");
+    assert_eq!(r["statuses"][0]["goal"], GOAL, "{r}");
+    assert_eq!(r["replies"][0], format!("Shall I go to {GOAL}? Please confirm."), "{r}");
     assert!(launched.success(), "every node shut down cleanly: {launched:?}");
     // The launch file's recorder wrote its file where it was started, with what went over DDS,
     // diagnostics included; the ROS 2 MCAP reader decodes it.
@@ -160,6 +164,9 @@ fn the_sil_launch_file_nodes_run_as_processes_and_complete_a_mission() {
         "1 Hz from two nodes over the mission: {diagnostics}"
     );
     assert!(topics["/sil_75/platform/odom/filtered"]["count"].as_u64().unwrap_or(0) > 1000, "{topics}");
+    // The dialogue is in the recording: the operator's two turns and the agent's replies.
+    assert_eq!(topics["/sil_75/sim2real/operator/say"]["count"], 2, "{topics}");
+    assert!(topics["/sil_75/sim2real/operator/reply"]["count"].as_u64().unwrap_or(0) >= 3, "{topics}");
 }
 
 #[test]

@@ -154,6 +154,17 @@ impl Catalog {
         Ok(Self { entries, targets })
     }
 
+    /// Keeps only the targets `keep` accepts (e.g. the goals a deployment has certified
+    /// routes to); fails if none is left.
+    pub fn retain_targets(&mut self, keep: impl Fn(&WaypointId) -> bool) -> Result<(), AgentError> {
+        let entries = &self.entries;
+        self.targets.retain(|&i| keep(&entries[i].id));
+        if self.targets.is_empty() {
+            return Err(AgentError::NoTargets { targets: "certified goals".into() });
+        }
+        Ok(())
+    }
+
     /// Every waypoint of the scenario.
     pub fn entries(&self) -> &[Entry] {
         &self.entries

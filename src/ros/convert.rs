@@ -148,6 +148,9 @@ pub(super) fn to_msg(incoming: Incoming, time: &TimeMap, now_s: f64) -> Result<M
                     .collect(),
             )
         }
+        // The operator's words travel as plain text, so `ros2 topic pub` can speak to the robot.
+        Incoming::Json(Topic::OperatorSay, s) => Msg::OperatorSay(s.data),
+        Incoming::Json(Topic::OperatorReply, s) => Msg::OperatorReply(s.data),
         Incoming::Json(topic, s) => Msg::from_json(topic, &s.data)?,
     })
 }
@@ -244,6 +247,7 @@ pub(super) fn from_msg(msg: &Msg, twist_kind: TwistKind, time: &TimeMap) -> Outg
                 })
                 .collect(),
         }),
+        Msg::OperatorSay(text) | Msg::OperatorReply(text) => Outgoing::Json(RosString { data: text.clone() }),
         other => Outgoing::Json(RosString { data: other.to_json().unwrap_or_default() }),
     }
 }

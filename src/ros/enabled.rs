@@ -114,7 +114,9 @@ fn subscribe(ros: &mut r2r::Node, name: &str, topic: Topic, twist: TwistKind) ->
         | Topic::MissionStatus
         | Topic::ActiveSubtask
         | Topic::SubtaskEvent
-        | Topic::SafetyStatus => {
+        | Topic::SafetyStatus
+        | Topic::OperatorSay
+        | Topic::OperatorReply => {
             Box::new(ros.subscribe::<RosString>(t, q).map_err(err())?.map(move |m| Incoming::Json(topic, m)))
         }
     })
@@ -152,7 +154,9 @@ fn advertise(ros: &mut r2r::Node, name: &str, topic: Topic, twist: TwistKind) ->
         | Topic::MissionStatus
         | Topic::ActiveSubtask
         | Topic::SubtaskEvent
-        | Topic::SafetyStatus => Pub::Json(ros.create_publisher(t, q).map_err(err())?),
+        | Topic::SafetyStatus
+        | Topic::OperatorSay
+        | Topic::OperatorReply => Pub::Json(ros.create_publisher(t, q).map_err(err())?),
     })
 }
 

@@ -143,7 +143,9 @@ pub fn qos_class(topic: Topic) -> QosClass {
         | Topic::Rearm
         | Topic::ActiveSubtask
         | Topic::SubtaskEvent
-        | Topic::Diagnostics => QosClass::Reliable,
+        | Topic::Diagnostics
+        | Topic::OperatorSay
+        | Topic::OperatorReply => QosClass::Reliable,
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use sim::Fidelity;
 
 use super::deployment::{DeployError, Deployment};
+use super::dialogue_agent::{self, DialogueNode};
 use super::mission_executive::{self, ExecutiveConfig, MissionExecutive};
 use super::msg::StartPose;
 use super::node::{Node, ParamError, ParamSpec, Params};
@@ -17,8 +18,8 @@ use super::sim_bridge::{self, SimBridge};
 use crate::bundle::Bundle;
 
 /// Every node, in launch order.
-pub const NODE_NAMES: [&str; 5] =
-    ["sim_bridge", "safety_monitor", "policy_executor", "mission_executive", "recorder"];
+pub const NODE_NAMES: [&str; 6] =
+    ["sim_bridge", "safety_monitor", "policy_executor", "mission_executive", "dialogue_agent", "recorder"];
 
 /// Why a node could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,9 @@ pub enum BuildError {
     /// The simulator could not be built.
     #[error("sim_bridge: {0}")]
     Sim(#[from] sim::Error),
+    /// The dialogue agent has no goal to talk about.
+    #[error("dialogue_agent: {0}")]
+    Agent(#[from] crate::agents::AgentError),
     /// The recorder could not open its file.
     #[error("recorder: {0}")]
     Recorder(String),
@@ -48,6 +52,7 @@ pub fn params(name: &str) -> Result<Vec<ParamSpec>, BuildError> {
         "mission_executive" => mission_executive::params(),
         "safety_monitor" => safety::params(),
         "sim_bridge" => sim_bridge::params(),
+        "dialogue_agent" => dialogue_agent::params(),
         "recorder" => recorder::params(),
         other => return Err(BuildError::UnknownNode(other.into())),
     })
@@ -106,6 +111,7 @@ pub fn build(name: &str, p: &Params) -> Result<Box<dyn Node>, BuildError> {
             }
             Box::new(SimBridge::new(bundle.scenario(), fidelity, seed, start)?)
         }
+        "dialogue_agent" => Box::new(DialogueNode::new(&*deployment(p)?)?),
         "recorder" => {
             Box::new(RecorderNode::from_params(p).map_err(|e| BuildError::Recorder(e.to_string()))?)
         }

@@ -6,10 +6,11 @@
 //! Data flow: `sim_bridge` (or the robot) → odometry, scan → `policy_executor` → command →
 //! `safety_monitor` → `cmd_vel` → robot; `mission_executive` turns a goal into a certified
 //! route ([`Deployment`]) and tells the executor which subtask to run; the `recorder` writes
-//! every topic to MCAP.
+//! every topic to MCAP; the `dialogue_agent` turns the operator's words into a confirmed goal.
 
 pub mod bus;
 pub mod deployment;
+pub mod dialogue_agent;
 pub mod graph;
 pub mod mission;
 pub mod mission_executive;

@@ -46,11 +46,15 @@ pub enum Topic {
     SafetyStatus,
     /// `diagnostics` (diagnostic_msgs/DiagnosticArray, 1 Hz per node that reports).
     Diagnostics,
+    /// `sim2real/operator/say` (std_msgs/String, plain text): what the operator says.
+    OperatorSay,
+    /// `sim2real/operator/reply` (std_msgs/String, plain text): the dialogue agent's answer.
+    OperatorReply,
 }
 
 impl Topic {
     /// Every topic, in a fixed order.
-    pub const ALL: [Topic; 14] = [
+    pub const ALL: [Topic; 16] = [
         Topic::CmdVel,
         Topic::PolicyCmd,
         Topic::Odom,
@@ -65,6 +69,8 @@ impl Topic {
         Topic::SubtaskEvent,
         Topic::SafetyStatus,
         Topic::Diagnostics,
+        Topic::OperatorSay,
+        Topic::OperatorReply,
     ];
 
     /// The topic name relative to the namespace.
@@ -84,6 +90,8 @@ impl Topic {
             Topic::SubtaskEvent => "sim2real/subtask/event",
             Topic::SafetyStatus => "sim2real/safety/status",
             Topic::Diagnostics => "diagnostics",
+            Topic::OperatorSay => "sim2real/operator/say",
+            Topic::OperatorReply => "sim2real/operator/reply",
         }
     }
 }
@@ -324,6 +332,10 @@ pub enum Msg {
     SafetyStatus(SafetyStatus),
     /// On [`Topic::Diagnostics`]: the statuses of one DiagnosticArray.
     Diagnostics(Vec<Diagnostic>),
+    /// On [`Topic::OperatorSay`].
+    OperatorSay(String),
+    /// On [`Topic::OperatorReply`].
+    OperatorReply(String),
 }
 
 impl Msg {
@@ -344,11 +356,14 @@ impl Msg {
             Msg::SubtaskEvent(_) => Topic::SubtaskEvent,
             Msg::SafetyStatus(_) => Topic::SafetyStatus,
             Msg::Diagnostics(_) => Topic::Diagnostics,
+            Msg::OperatorSay(_) => Topic::OperatorSay,
+            Msg::OperatorReply(_) => Topic::OperatorReply,
         }
     }
 
     /// The JSON payload of an own-topic message (`None` for standard messages). Cancel and
-    /// re-arm carry `{}`.
+    /// re-arm carry `{}`; the operator's words `{"text": ...}` (plain text over ROS, JSON in
+    /// recordings).
     pub fn to_json(&self) -> Option<String> {
         let json = match self {
             Msg::Goal(m) => serde_json::to_string(m),
@@ -357,6 +372,7 @@ impl Msg {
             Msg::SubtaskEvent(m) => serde_json::to_string(m),
             Msg::SafetyStatus(m) => serde_json::to_string(m),
             Msg::Cancel | Msg::Rearm => return Some("{}".into()),
+            Msg::OperatorSay(text) | Msg::OperatorReply(text) => serde_json::to_string(&Words { text }),
             _ => return None,
         };
         // These types serialise infallibly (no maps with non-string keys, no custom code).
@@ -375,9 +391,27 @@ impl Msg {
             Topic::SafetyStatus => Msg::SafetyStatus(serde_json::from_str(text).map_err(bad)?),
             Topic::Cancel => Msg::Cancel,
             Topic::Rearm => Msg::Rearm,
+            Topic::OperatorSay => {
+                Msg::OperatorSay(serde_json::from_str::<OwnedWords>(text).map_err(bad)?.text)
+            }
+            Topic::OperatorReply => {
+                Msg::OperatorReply(serde_json::from_str::<OwnedWords>(text).map_err(bad)?.text)
+            }
             other => return Err(format!("{} is not a JSON topic", other.name())),
         })
     }
+}
+
+/// The recorded form of the operator's words.
+#[derive(Serialize)]
+struct Words<'a> {
+    text: &'a str,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OwnedWords {
+    text: String,
 }
 
 /// The robot's pose in the scenario frame where odometry started (`start_pose` parameter):

@@ -465,6 +465,9 @@ fn schema(topic: Topic, commands: CommandType) -> Schema {
                 ),
             ],
         ),
+        // Dialogue turns (plain std_msgs/String over ROS).
+        Topic::OperatorSay => json("sim2real/OperatorSay", &[("text", STRING)]),
+        Topic::OperatorReply => json("sim2real/OperatorReply", &[("text", STRING)]),
     }
 }
 
@@ -869,6 +872,8 @@ mod tests {
                     values: vec![("verdict".into(), "e_stop".into())],
                 }]),
             ),
+            (0.15, Msg::OperatorSay("the \"green\" shed".into())),
+            (0.16, Msg::OperatorReply("Go to shed_pond?".into())),
         ]
     }
 

@@ -3,6 +3,9 @@
 <ns>/sim2real/mission/goal, sends {"goal": GOAL}, and follows <ns>/sim2real/mission/status
 until the mission ends. Prints a JSON report (every status) and exits 0 only when the goal
 was reached.
+
+With --say TEXT it speaks to the dialogue agent instead (<ns>/sim2real/operator/say, plain
+text) and answers each question of <ns>/sim2real/operator/reply with the next --answer.
 """
 
 import argparse
@@ -22,9 +25,13 @@ FINAL = {"succeeded", "failed", "e_stopped", "cancelled", "rejected"}
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--ns", default="w200_0000")
-    ap.add_argument("--goal", required=True)
+    ap.add_argument("--goal", help="send this goal directly")
+    ap.add_argument("--say", help="first words to the dialogue agent")
+    ap.add_argument("--answer", action="append", default=[], help="answers to its questions, in order")
     ap.add_argument("--timeout-s", type=float, default=120.0)
     args = ap.parse_args()
+    if (args.goal is None) == (args.say is None):
+        ap.error("give exactly one of --goal and --say")
 
     rclpy.init()
     node = rclpy.create_node("mission_client", namespace="/" + args.ns.strip("/"))
@@ -34,9 +41,29 @@ def main():
     node.create_subscription(String, "sim2real/mission/status", lambda m: statuses.append(json.loads(m.data)),
                              pc.RELIABLE)
     goal_pub = node.create_publisher(String, pc.GOAL, pc.RELIABLE)
+    say_pub = node.create_publisher(String, pc.SAY, pc.RELIABLE)
+    replies, answers = [], list(args.answer)
+
+    def on_reply(m):
+        replies.append(m.data)
+        if m.data.endswith("?") or m.data.endswith("Please confirm."):
+            if answers:
+                say_pub.publish(String(data=answers.pop(0)))
+    node.create_subscription(String, pc.REPLY, on_reply, pc.RELIABLE)
     t0 = time.monotonic()
-    matched = pc.wait_until(node, executor, lambda: goal_pub.get_subscription_count() > 0, args.timeout_s)
-    if matched:
+    if args.goal:
+        def ready():
+            return goal_pub.get_subscription_count() > 0
+    else:
+        # The agent must hear us and we must hear its replies before the first words.
+        def ready():
+            return say_pub.get_subscription_count() > 0 and node.count_publishers(pc.REPLY) > 0
+    matched = pc.wait_until(node, executor, ready, args.timeout_s)
+    if matched and args.say:
+        say_pub.publish(String(data=args.say))
+        pc.wait_until(node, executor, lambda: any(s["phase"] in FINAL for s in statuses),
+                      args.timeout_s - (time.monotonic() - t0))
+    elif matched:
         # The executive accepts a goal once it has odometry; resend until it answers.
         def answered():
             return any(s.get("goal") == args.goal for s in statuses)
@@ -46,7 +73,7 @@ def main():
         pc.wait_until(node, executor, lambda: any(s["phase"] in FINAL for s in statuses),
                       args.timeout_s - (time.monotonic() - t0))
     final = next((s for s in statuses if s["phase"] in FINAL), None)
-    pc.report({"matched": matched, "statuses": statuses, "phase": final and final["phase"],
+    pc.report({"matched": matched, "statuses": statuses, "replies": replies, "phase": final and final["phase"],
                "elapsed_s": time.monotonic() - t0})
     node.destroy_node()
     rclpy.try_shutdown()

@@ -18,6 +18,8 @@ SCAN = "sensors/lidar2d_0/scan"
 ESTOP = "platform/emergency_stop"
 IMU = "sensors/imu_0/data"
 GOAL = "sim2real/mission/goal"
+SAY = "sim2real/operator/say"
+REPLY = "sim2real/operator/reply"
 
 # cmd_vel: reliable, volatile, depth 10. Odometry and IMU: reliable.
 RELIABLE = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10,
