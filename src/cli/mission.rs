@@ -78,6 +78,11 @@ pub struct Args {
     /// Publish and take `cmd_vel` as TwistStamped (ros2 transport; Clearpath Jazzy, Nav2).
     #[arg(long)]
     stamped: bool,
+    /// Let the simulator play a perturbed variant of the bundle's scenario: a scenario overlay
+    /// (e.g. scenarios/warthog_yard/variants/rain_gravel_road.yaml). The nodes still use the
+    /// certified scenario; the report line names the variant and its conditions.
+    #[arg(long, value_name = "FILE")]
+    variant: Option<PathBuf>,
     /// Where odometry starts, in the scenario frame: X,Y,YAW_RAD (default: drawn from the
     /// scenario's start set with --seed). Give the robot's real pose with --robot external.
     #[arg(long, value_name = "X,Y,YAW")]
@@ -145,6 +150,10 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     }
     // Refuse an uncertified goal before anything moves.
     deployment.routes(&goal).map_err(refusal)?;
+    let world = match &args.variant {
+        None => None,
+        Some(path) => Some(world_override(&args.bundle, path)?),
+    };
     let config = MissionConfig {
         goal,
         fidelity: args.fidelity.into(),
@@ -160,6 +169,8 @@ pub fn run(args: Args) -> Result<Code, Failure> {
                 simulated: args.robot == Robot::Sim,
             },
         },
+        world,
+        preference: Default::default(),
     };
     let deployment = Arc::new(deployment);
     let report = mission::run(deployment, &config).map_err(|e| match e {
@@ -201,6 +212,17 @@ pub fn chat(bundle: &std::path::Path, llm: &str) -> Result<Code, Failure> {
         ["mission".as_ref(), bundle.as_os_str(), "--interactive".as_ref(), "--llm".as_ref(), llm.as_ref()];
     let line = <Line as clap::Parser>::try_parse_from(argv).map_err(Failure::invalid)?;
     run(line.args)
+}
+
+/// The bundle's scenario with the overlay at `path` applied, for the simulator to play.
+pub fn world_override(bundle: &std::path::Path, path: &std::path::Path) -> Result<mission::WorldOverride, Failure> {
+    let overlay = sim2real::scenario::Overlay::load(path).map_err(Failure::invalid)?;
+    let scenario = overlay.apply_to_file(&bundle.join("scenario.yaml")).map_err(Failure::invalid)?;
+    Ok(mission::WorldOverride {
+        name: overlay.name().to_string(),
+        conditions: overlay.conditions().to_vec(),
+        scenario: Arc::new(scenario),
+    })
 }
 
 /// Exit 3 for integrity and certification refusals, 2 for unreadable input.

@@ -327,7 +327,7 @@ impl HighFidelity {
             let f = add(add(scale(up_b, load), scale(e_x, fx)), scale(e_y, fy));
             forces[i] = (f, hit);
         }
-        self.drivetrain.drive(side_force, side_stiffness, self.dt_s);
+        self.drivetrain.drive(side_force, side_stiffness, self.robot.motor_force_max_n, self.dt_s);
         if up_b[2] < HULL_CONTACT_UP_Z {
             self.hull_contacts(&pose, com, linvel, angvel, &mut forces[4..]);
         }
