@@ -23,6 +23,7 @@ mod error;
 pub mod eval;
 pub mod learned;
 pub mod parser;
+pub mod tips;
 pub mod waypoint_game;
 
 pub use action::Action;
