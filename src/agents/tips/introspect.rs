@@ -31,7 +31,8 @@ pub struct IntrospectConfig {
     pub clear_failure: f64,
     /// A feature must make subtasks fail at least this often (with confidence) to become a tip.
     pub feature_failure: f64,
-    /// A retrain request needs at least this many failures.
+    /// A retrain request needs at least this many failures, and a failure rate above 1/2 with
+    /// confidence.
     pub retrain_failures: u64,
     /// Most tips per store version.
     pub capacity: usize,
@@ -41,7 +42,7 @@ impl Default for IntrospectConfig {
     fn default() -> Self {
         IntrospectConfig {
             confidence: 0.95,
-            clear_failure: 0.5,
+            clear_failure: 0.3,
             feature_failure: 0.3,
             retrain_failures: 3,
             capacity: 8,
@@ -136,7 +137,7 @@ pub fn subtask_tips(deployment: &Deployment, records: &[MissionRecord], config: 
             let rule = Rule { action: Action::Avoid, scope: Scope::Subtask(id.clone()), condition: c.clone() };
             avoid.push((lo, Tip { rule, text, support: *s, variants: variants.clone() }));
         }
-        if s.failures >= config.retrain_failures && lo > config.clear_failure {
+        if s.failures >= config.retrain_failures && lo > 0.5 {
             let text = format!(
                 "{} `{id}`: it keeps failing ({} of {} attempts).",
                 prefix(c, "retrain"),

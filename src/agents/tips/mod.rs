@@ -17,6 +17,7 @@ mod features;
 pub mod introspect;
 mod record;
 mod store;
+pub mod suite;
 
 pub use features::{CLEARANCE_M, Feature, Features, LOW_FRICTION, STEEP_GRADE};
 pub use introspect::IntrospectConfig;
@@ -85,6 +86,23 @@ pub enum TipsError {
     #[error("tip rewriter: {message}")]
     Rewriter {
         /// What went wrong.
+        message: String,
+    },
+    /// The suite file is unreadable or malformed.
+    #[error("{}: {message}", file.display())]
+    Suite {
+        /// The suite file.
+        file: PathBuf,
+        /// What is wrong (names the field).
+        message: String,
+    },
+    /// A variant's overlay does not apply (names the overlay file and field).
+    #[error(transparent)]
+    Overlay(Box<crate::scenario::ScenarioError>),
+    /// A mission of the suite could not run.
+    #[error("mission: {message}")]
+    Mission {
+        /// The cause.
         message: String,
     },
     /// The tips do not fit the deployment's scenario.
