@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use sim2real::agents::tips::suite::{self, Cell, Condition, EvalConfig, EvalResults, Role, Suite};
-use sim2real::agents::tips::{IntrospectConfig, TipsError, TipsPlanner};
+use sim2real::agents::tips::{Action, IntrospectConfig, Scope, TipsError, TipsPlanner};
 use sim2real::runtime::Deployment;
 
 use super::{Code, Failure};
@@ -91,6 +91,18 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     let progress = |line: &str| eprintln!("{line}");
     let results = suite::run_suite(&deployment, &planner, &suite, config, &progress).map_err(tips_error)?;
     print_table(&suite, &results, &args);
+    // What the robot would ask for without tips steering it away: subtasks that keep failing.
+    let mut retrain = Vec::new();
+    for c in results.cells.iter().filter(|c| c.condition == Condition::NoTips) {
+        for t in planner.own_tips(&c.records) {
+            if let (Action::Retrain, Scope::Subtask(id)) = (t.rule.action, &t.rule.scope) {
+                retrain.push(format!("{id} ({})", c.variant));
+            }
+        }
+    }
+    if !retrain.is_empty() {
+        println!("Retrain requests from the no-tips missions: {}", retrain.join(", "));
+    }
     eprintln!("eval-tips: {:.1} s wall-clock", started.elapsed().as_secs_f64());
     if let Some(dir) = &args.out {
         write_out(dir, &results).map_err(Failure::runtime)?;
@@ -135,15 +147,14 @@ fn print_table(suite: &Suite, results: &EvalResults, args: &Args) {
     for t in results.merged.tips() {
         println!("  - {}", t.text);
     }
-    let mut retrain: Vec<String> = results
+    let retrain: Vec<String> = results
         .cells
         .iter()
         .filter(|c| c.condition == Condition::Own)
         .flat_map(|c| c.retrain.iter().map(move |s| format!("{s} ({})", c.variant)))
         .collect();
-    retrain.dedup();
     if !retrain.is_empty() {
-        println!("Retrain requests (own tips): {}", retrain.join(", "));
+        println!("Retrain requests in the own tips: {}", retrain.join(", "));
     }
 }
 

@@ -726,6 +726,26 @@ mod tests {
     }
 
     #[test]
+    fn a_derated_motor_cannot_climb_what_the_full_one_climbs() {
+        // Straight up a grade 0.5 (26.6°) on grippy ground: gravity asks 0.447 × 260 kg × g ≈
+        // 1140 N along the slope; the default 2 × 1000 N climbs, 2 × 500 N rolls back.
+        for (force_n, climbs) in [(1_000.0, true), (500.0, false)] {
+            let robot = RobotParams { motor_force_max_n: force_n, ..RobotParams::default() };
+            let mut s = HighFidelity::new(robot, Arc::new(bank(0.5, 1.0)), quiet()).unwrap_or_else(|e| panic!("{e}"));
+            s.reset(at(0.0, -5.0, std::f64::consts::FRAC_PI_2), 0);
+            for _ in 0..150 {
+                s.step(cmd(1.0, 0.0));
+            }
+            let dy = s.state().y_m + 5.0;
+            if climbs {
+                assert!(dy > 1.5, "{force_n} N per side climbed only {dy} m in 3 s");
+            } else {
+                assert!(dy < 0.0, "{force_n} N per side climbed {dy} m");
+            }
+        }
+    }
+
+    #[test]
     fn a_steep_bank_tips_it_over_and_the_status_sticks() {
         // Grade 1.2 (50°) across the slope: past the 0.7 rad limit at once.
         let mut s = sim(bank(1.2, 1.0), quiet());

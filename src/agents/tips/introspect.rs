@@ -210,3 +210,75 @@ pub fn feature_tips(
     }
     rank(avoid, Vec::new(), config.capacity)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::tips::record::Attempt;
+    use std::path::Path;
+
+    fn deployment() -> Deployment {
+        Deployment::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/warthog_yard/baseline_bundle"), false)
+            .expect("certified")
+    }
+
+    fn mission(route: &[&str], fails_at: Option<usize>, source: Source) -> MissionRecord {
+        let n = fails_at.map_or(route.len(), |k| k + 1);
+        MissionRecord {
+            goal: "dock_east".into(),
+            variant: Some("v".into()),
+            conditions: vec!["rain".into()],
+            success: fails_at.is_none(),
+            attempts: route[..n]
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Attempt { subtask: s.to_string(), success: Some(i) != fails_at })
+                .collect(),
+            source,
+        }
+    }
+
+    const A: [&str; 3] = ["depot_to_gate_west", "gate_west_to_crossroads", "crossroads_to_dock_east"];
+    const B: [&str; 3] = ["depot_to_dock_south", "dock_south_to_crossroads", "crossroads_to_dock_east"];
+
+    /// Failed missions on route A until a tip says to avoid its failing subtask.
+    fn failures_needed(d: &Deployment, experts: usize) -> usize {
+        let mut records: Vec<MissionRecord> = (0..experts).map(|_| mission(&B, None, Source::Expert)).collect();
+        // An expert's failed mission is no demonstration: it must not count.
+        records.push(mission(&A, Some(1), Source::Expert));
+        for n in 0..20 {
+            let tips = subtask_tips(d, &records, &IntrospectConfig::default());
+            if tips.iter().any(|t| {
+                t.rule.action == Action::Avoid && t.rule.scope == Scope::Subtask("gate_west_to_crossroads".into())
+            }) {
+                return n;
+            }
+            records.push(mission(&A, Some(1), Source::Own));
+        }
+        panic!("no tip after 20 failures");
+    }
+
+    #[test]
+    fn expert_demonstrations_need_fewer_failures_and_a_working_subtask_gets_no_tip() {
+        let d = deployment();
+        let own = failures_needed(&d, 0);
+        let expert = failures_needed(&d, 8);
+        assert_eq!((own, expert), (2, 1));
+        // Rare failures never make a tip.
+        let mut records: Vec<MissionRecord> = (0..30).map(|_| mission(&A, None, Source::Own)).collect();
+        records.push(mission(&A, Some(1), Source::Own));
+        assert!(subtask_tips(&d, &records, &IntrospectConfig::default()).is_empty());
+    }
+
+    #[test]
+    fn a_subtask_that_keeps_failing_gets_a_retrain_request_under_its_condition() {
+        let d = deployment();
+        let records: Vec<MissionRecord> = (0..4).map(|_| mission(&A, Some(1), Source::Own)).collect();
+        let tips = subtask_tips(&d, &records, &IntrospectConfig::default());
+        let retrain: Vec<&Tip> = tips.iter().filter(|t| t.rule.action == Action::Retrain).collect();
+        assert_eq!(retrain.len(), 1);
+        assert_eq!(retrain[0].rule.scope, Scope::Subtask("gate_west_to_crossroads".into()));
+        assert_eq!(retrain[0].rule.condition.as_deref(), Some("rain"));
+        assert!(retrain[0].text.starts_with("Under rain, retrain"), "{}", retrain[0].text);
+    }
+}
