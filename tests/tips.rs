@@ -13,7 +13,9 @@ use sim2real::agents::tips::{
     read_missions,
 };
 use sim2real::runtime::Deployment;
-use sim2real::runtime::mission_executive::{ExecutiveConfig, MissionExecutive, PreferenceError, RoutePreference};
+use sim2real::runtime::mission_executive::{
+    ExecutiveConfig, MissionExecutive, PreferenceError, RoutePreference,
+};
 use sim2real::runtime::msg::{Msg, Odom, StartPose};
 use sim2real::runtime::node::{Node, Outbox};
 
@@ -28,7 +30,11 @@ fn deployment() -> Arc<Deployment> {
 }
 
 fn sim2real(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_sim2real")).args(args).current_dir(root()).output().expect("run sim2real")
+    Command::new(env!("CARGO_BIN_EXE_sim2real"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run sim2real")
 }
 
 fn tip(action: Action, scope: Scope, condition: Option<&str>, text: &str) -> Tip {
@@ -41,7 +47,12 @@ fn tip(action: Action, scope: Scope, condition: Option<&str>, text: &str) -> Tip
 }
 
 fn avoid(subtask: &str) -> Tip {
-    tip(Action::Avoid, Scope::Subtask(subtask.into()), Some("rain"), &format!("Under rain, avoid `{subtask}`."))
+    tip(
+        Action::Avoid,
+        Scope::Subtask(subtask.into()),
+        Some("rain"),
+        &format!("Under rain, avoid `{subtask}`."),
+    )
 }
 
 #[test]
@@ -49,12 +60,14 @@ fn a_bad_overlay_is_refused_naming_the_file_and_the_field() {
     let dir = tempfile::tempdir().expect("tmp");
     let bad = dir.path().join("bad.yaml");
     std::fs::write(&bad, "name: bad\nset:\n  world.terrain.gravel_road.friction: [0.2]\n").expect("write");
-    let out = sim2real(&["mission", BUNDLE, "--goal", "dock_south", "--variant", bad.to_str().expect("utf8")]);
+    let out =
+        sim2real(&["mission", BUNDLE, "--goal", "dock_south", "--variant", bad.to_str().expect("utf8")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("bad.yaml") && stderr.contains("world.terrain.gravel_road.friction"), "{stderr}");
     std::fs::write(&bad, "name: bad\nset:\n  world.obstacles.no_such_thing.height_m: 2\n").expect("write");
-    let out = sim2real(&["mission", BUNDLE, "--goal", "dock_south", "--variant", bad.to_str().expect("utf8")]);
+    let out =
+        sim2real(&["mission", BUNDLE, "--goal", "dock_south", "--variant", bad.to_str().expect("utf8")]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no item with id `no_such_thing`"), "{stderr}");
@@ -72,11 +85,21 @@ fn the_tip_store_is_bounded_versioned_and_rolls_back_and_a_refused_update_leaves
     let on_disk = std::fs::read(&path).expect("read");
 
     let refused: Vec<(Vec<Tip>, &str)> = vec![
-        (vec![avoid("depot_to_dock_south"), avoid("gate_west_to_crossroads"), avoid("crossroads_to_dock_east")], "at most 2"),
+        (
+            vec![
+                avoid("depot_to_dock_south"),
+                avoid("gate_west_to_crossroads"),
+                avoid("crossroads_to_dock_east"),
+            ],
+            "at most 2",
+        ),
         (vec![avoid("no_such_subtask")], "not in the scenario"),
         // On no certified route: a tip cannot bring it into play.
         (vec![avoid("pond_bank_crossing")], "no certified route"),
-        (vec![tip(Action::Avoid, Scope::Subtask("depot_to_dock_south".into()), None, &"word ".repeat(26))], "25 words"),
+        (
+            vec![tip(Action::Avoid, Scope::Subtask("depot_to_dock_south".into()), None, &"word ".repeat(26))],
+            "25 words",
+        ),
         (vec![avoid("depot_to_dock_south"), avoid("depot_to_dock_south")], "same rule"),
     ];
     for (tips, why) in refused {
@@ -100,7 +123,9 @@ fn the_tip_store_is_bounded_versioned_and_rolls_back_and_a_refused_update_leaves
     assert!(matches!(loaded.rollback(), Err(TipsError::NoEarlierVersion)));
 
     // A hand-edited file with an invalid tip does not load.
-    let text = std::fs::read_to_string(&path).expect("read").replace("gate_west_to_crossroads", "pond_bank_crossing");
+    let text = std::fs::read_to_string(&path)
+        .expect("read")
+        .replace("gate_west_to_crossroads", "pond_bank_crossing");
     std::fs::write(&path, text).expect("write");
     let e = TipStore::load(&path, &check).expect_err("invalid tip").to_string();
     assert!(e.contains("tips.json") && e.contains("pond_bank_crossing"), "{e}");
@@ -135,11 +160,16 @@ fn tips_reorder_certified_routes_only() {
             .map(|r| r.subtasks.iter().map(|&a| scenario.subtasks()[a].id().to_string()).collect())
             .collect()
     };
-    let pref = |ids: &[&str]| RoutePreference::new(scenario, ids.iter().map(|s| (*s, 1.0))).expect("known ids");
+    let pref =
+        |ids: &[&str]| RoutePreference::new(scenario, ids.iter().map(|s| (*s, 1.0))).expect("known ids");
     for goal in ["dock_east", "shed_pond", "dock_south", "shed_north"] {
         let routes = certified(goal);
         assert_eq!(routes.len(), 2, "{goal}");
-        assert_eq!(first_route(&d, goal, RoutePreference::default()), routes[0], "no tips: the best certified");
+        assert_eq!(
+            first_route(&d, goal, RoutePreference::default()),
+            routes[0],
+            "no tips: the best certified"
+        );
         // Avoiding a subtask only on the first route moves the robot to the second.
         let only_first: Vec<&str> =
             routes[0].iter().filter(|s| !routes[1].contains(s)).map(String::as_str).collect();
@@ -205,8 +235,11 @@ fn own_tips_raise_success_in_a_blocked_yard() {
     let dir = tempfile::tempdir().expect("tmp");
     let suite_file = dir.path().join("suite.yaml");
     let variant = root().join("scenarios/warthog_yard/variants/blocked_container_lane.yaml");
-    std::fs::write(&suite_file, format!("variants:\n  - {{file: {}, goal: dock_east, role: train}}\n", variant.display()))
-        .expect("write");
+    std::fs::write(
+        &suite_file,
+        format!("variants:\n  - {{file: {}, goal: dock_east, role: train}}\n", variant.display()),
+    )
+    .expect("write");
     let goals: Vec<String> = d.bundle().scenario().goals().iter().map(|g| g.to_string()).collect();
     let suite = Suite::load(&suite_file, &root().join(BUNDLE).join("scenario.yaml"), &goals).expect("suite");
     let mut planner = TipsPlanner::new(Arc::clone(&d), IntrospectConfig::default());
@@ -219,7 +252,10 @@ fn own_tips_raise_success_in_a_blocked_yard() {
     assert_eq!(cell(Condition::NoTips).successes, 0);
     assert!(cell(Condition::Own).successes >= 3, "{}", cell(Condition::Own).successes);
     let steer = |c: Condition| cell(c).failures_before_steering.expect("the tips steered");
-    assert!(steer(Condition::OwnExpert) <= steer(Condition::Own), "expert demonstrations never slow it down here");
+    assert!(
+        steer(Condition::OwnExpert) <= steer(Condition::Own),
+        "expert demonstrations never slow it down here"
+    );
     let tips = cell(Condition::Own).store.as_ref().expect("store").tips().to_vec();
     assert!(
         tips.iter().any(|t| t.rule.scope == Scope::Subtask("gate_west_to_crossroads".into())

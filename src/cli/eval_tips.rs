@@ -37,7 +37,9 @@ pub struct Args {
 }
 
 fn default_suite(bundle: &Path) -> Option<PathBuf> {
-    [bundle.join("variants/suite.yaml"), bundle.join("../variants/suite.yaml")].into_iter().find(|p| p.exists())
+    [bundle.join("variants/suite.yaml"), bundle.join("../variants/suite.yaml")]
+        .into_iter()
+        .find(|p| p.exists())
 }
 
 fn rate(c: &Cell) -> String {
@@ -62,12 +64,16 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     if args.episodes == 0 {
         return Err(Failure::invalid(anyhow::anyhow!("--episodes must be at least 1")));
     }
-    let bundle = args.scenario.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+    let bundle =
+        args.scenario.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
     let deployment = Arc::new(Deployment::open(&bundle, false).map_err(super::mission::refusal)?);
     let suite_path = match args.suite.clone().or_else(|| default_suite(&bundle)) {
         Some(p) => p,
         None => {
-            let msg = format!("{}: no variants/suite.yaml beside or above the bundle; give --suite FILE", bundle.display());
+            let msg = format!(
+                "{}: no variants/suite.yaml beside or above the bundle; give --suite FILE",
+                bundle.display()
+            );
             return Err(Failure::invalid(anyhow::anyhow!(msg)));
         }
     };
@@ -112,18 +118,23 @@ pub fn run(args: Args) -> Result<Code, Failure> {
 }
 
 fn print_table(suite: &Suite, results: &EvalResults, args: &Args) {
-    let cell = |name: &str, c: Condition| results.cells.iter().find(|x| x.variant == name && x.condition == c);
+    let cell =
+        |name: &str, c: Condition| results.cells.iter().find(|x| x.variant == name && x.condition == c);
     println!(
         "Success over {} missions per cell (high fidelity, seed {}, {} expert demonstrations per route):\n",
         args.episodes, args.seed, args.demos
     );
-    println!("| variant | role | conditions | goal | no tips | own tips | own + expert | merged (zero-shot) | failures before steering (own / expert / merged) | tips (own / expert / merged) |");
+    println!(
+        "| variant | role | conditions | goal | no tips | own tips | own + expert | merged (zero-shot) | failures before steering (own / expert / merged) | tips (own / expert / merged) |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     for v in &suite.variants {
         let name = v.overlay.name();
         let show = |c: Condition| cell(name, c).map_or("—".to_string(), rate);
         let steer = |c: Condition| {
-            cell(name, c).map_or("—".to_string(), |x| x.failures_before_steering.map_or("never".into(), |n| n.to_string()))
+            cell(name, c).map_or("—".to_string(), |x| {
+                x.failures_before_steering.map_or("never".into(), |n| n.to_string())
+            })
         };
         let tips = |c: Condition| cell(name, c).map_or("—".to_string(), |x| x.tips().to_string());
         println!(
@@ -162,7 +173,11 @@ fn write_out(dir: &Path, results: &EvalResults) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     for c in &results.cells {
         if let Some(store) = &c.store {
-            let name = format!("tips-{}-{}.json", c.variant, serde_json::to_value(c.condition)?.as_str().unwrap_or("x"));
+            let name = format!(
+                "tips-{}-{}.json",
+                c.variant,
+                serde_json::to_value(c.condition)?.as_str().unwrap_or("x")
+            );
             store.save(&dir.join(name))?;
         }
     }

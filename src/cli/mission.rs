@@ -215,7 +215,10 @@ pub fn chat(bundle: &std::path::Path, llm: &str) -> Result<Code, Failure> {
 }
 
 /// The bundle's scenario with the overlay at `path` applied, for the simulator to play.
-pub fn world_override(bundle: &std::path::Path, path: &std::path::Path) -> Result<mission::WorldOverride, Failure> {
+pub fn world_override(
+    bundle: &std::path::Path,
+    path: &std::path::Path,
+) -> Result<mission::WorldOverride, Failure> {
     let overlay = sim2real::scenario::Overlay::load(path).map_err(Failure::invalid)?;
     let scenario = overlay.apply_to_file(&bundle.join("scenario.yaml")).map_err(Failure::invalid)?;
     Ok(mission::WorldOverride {

@@ -43,7 +43,9 @@ pub struct WorldOverride {
 
 impl PartialEq for WorldOverride {
     fn eq(&self, other: &Self) -> bool {
-        self.name == other.name && self.conditions == other.conditions && Arc::ptr_eq(&self.scenario, &other.scenario)
+        self.name == other.name
+            && self.conditions == other.conditions
+            && Arc::ptr_eq(&self.scenario, &other.scenario)
     }
 }
 

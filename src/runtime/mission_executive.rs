@@ -238,7 +238,8 @@ impl MissionExecutive {
                     .then(|| Route { subtasks: rest.to_vec(), lower_bound: r.lower_bound })
             })
             .min_by(|a, b| {
-                let (pa, pb) = (self.preference.route_penalty(&a.subtasks), self.preference.route_penalty(&b.subtasks));
+                let (pa, pb) =
+                    (self.preference.route_penalty(&a.subtasks), self.preference.route_penalty(&b.subtasks));
                 pa.partial_cmp(&pb).unwrap_or(std::cmp::Ordering::Equal)
             }))
     }

@@ -74,7 +74,11 @@ impl Overlay {
     pub fn parse(text: &str, file: &Path) -> Result<Overlay, ScenarioError> {
         let raw: RawOverlay = parse_yaml(text, file)?;
         if !is_tag(&raw.name) {
-            return Err(overlay_error(file, "name", format!("must be lower-case letters, digits and `_` (got `{}`)", raw.name)));
+            return Err(overlay_error(
+                file,
+                "name",
+                format!("must be lower-case letters, digits and `_` (got `{}`)", raw.name),
+            ));
         }
         for (i, c) in raw.conditions.iter().enumerate() {
             if !is_tag(c) {
@@ -85,7 +89,9 @@ impl Overlay {
         let key = |k: &Value, section: &str| -> Result<String, ScenarioError> {
             match k.as_str() {
                 Some(s) if !s.is_empty() && s.split('.').all(|p| !p.is_empty()) => Ok(s.to_string()),
-                _ => Err(overlay_error(file, section, format!("keys must be dotted field paths (got {k:?})"))),
+                _ => {
+                    Err(overlay_error(file, section, format!("keys must be dotted field paths (got {k:?})")))
+                }
             }
         };
         let mut set = Vec::new();
@@ -151,8 +157,9 @@ impl Overlay {
                 _ => return Err(overlay_error(&self.file, path.as_str(), "is not a list")),
             }
         }
-        let text = serde_yaml_ng::to_string(&value)
-            .map_err(|e| overlay_error(&self.file, ".", format!("cannot re-encode the patched scenario: {e}")))?;
+        let text = serde_yaml_ng::to_string(&value).map_err(|e| {
+            overlay_error(&self.file, ".", format!("cannot re-encode the patched scenario: {e}"))
+        })?;
         match Scenario::parse(&text, &self.file) {
             Ok(s) => Ok(s),
             Err(ScenarioError::Syntax { path, message, .. }) => {
@@ -305,7 +312,9 @@ mod tests {
         let e = err("name: t\nconditions: [Rain]\nset:\n  robot.mass_kg: 300\n");
         assert!(e.contains("conditions[0]"), "{e}");
 
-        let e = err("name: t\nadd:\n  world.obstacles:\n    - {id: truck, disc: {center: [50, 86]}, height_m: 3}\n");
+        let e = err(
+            "name: t\nadd:\n  world.obstacles:\n    - {id: truck, disc: {center: [50, 86]}, height_m: 3}\n",
+        );
         assert!(e.contains("world.obstacles.truck.disc"), "{e}");
     }
 }

@@ -731,7 +731,8 @@ mod tests {
         // 1140 N along the slope; the default 2 × 1000 N climbs, 2 × 500 N rolls back.
         for (force_n, climbs) in [(1_000.0, true), (500.0, false)] {
             let robot = RobotParams { motor_force_max_n: force_n, ..RobotParams::default() };
-            let mut s = HighFidelity::new(robot, Arc::new(bank(0.5, 1.0)), quiet()).unwrap_or_else(|e| panic!("{e}"));
+            let mut s =
+                HighFidelity::new(robot, Arc::new(bank(0.5, 1.0)), quiet()).unwrap_or_else(|e| panic!("{e}"));
             s.reset(at(0.0, -5.0, std::f64::consts::FRAC_PI_2), 0);
             for _ in 0..150 {
                 s.step(cmd(1.0, 0.0));

@@ -76,14 +76,10 @@ impl Features {
         let w = world.world();
         let mut by_subtask = BTreeMap::new();
         for t in world.subtasks() {
-            let start = world
-                .waypoints()
-                .iter()
-                .map(|wp| wp.position())
-                .find(|p| {
-                    let s = sim::PlanarState { x_m: p.x, y_m: p.y, yaw_rad: 0.0, speed_mps: 0.0 };
-                    t.entry().contains(&crate::route::region_state(&s))
-                });
+            let start = world.waypoints().iter().map(|wp| wp.position()).find(|p| {
+                let s = sim::PlanarState { x_m: p.x, y_m: p.y, yaw_rad: 0.0, speed_mps: 0.0 };
+                t.entry().contains(&crate::route::region_state(&s))
+            });
             let mut path: Vec<sim::Vec2> = start.into_iter().collect();
             path.extend_from_slice(t.via());
             let mut set = BTreeSet::new();
@@ -138,8 +134,10 @@ mod tests {
 
     #[test]
     fn the_yard_has_no_blocked_certified_path_and_the_pond_bank_is_steep_and_slippery() {
-        let s = Scenario::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/warthog_yard/scenario.yaml"))
-            .expect("yard");
+        let s = Scenario::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/warthog_yard/scenario.yaml"),
+        )
+        .expect("yard");
         let f = Features::of(&s);
         for t in s.subtasks() {
             assert!(!f.has(t.id().as_str(), Feature::Blocked), "{}", t.id());

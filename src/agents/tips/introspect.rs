@@ -88,8 +88,16 @@ fn prefix(condition: &Option<String>, verb: &str) -> String {
 
 type Key = (Option<String>, String);
 
+/// Attempts on subtasks with a feature, on those without it, and the variants whose featured
+/// subtasks failed.
+type FeatureStats = (Support, Support, BTreeSet<String>);
+
 /// Subtask tips from own missions and expert demonstrations (module documentation).
-pub fn subtask_tips(deployment: &Deployment, records: &[MissionRecord], config: &IntrospectConfig) -> Vec<Tip> {
+pub fn subtask_tips(
+    deployment: &Deployment,
+    records: &[MissionRecord],
+    config: &IntrospectConfig,
+) -> Vec<Tip> {
     let scenario = deployment.bundle().scenario();
     let mut stats: BTreeMap<Key, (Support, BTreeSet<String>)> = BTreeMap::new();
     let mut goals: BTreeMap<Key, BTreeSet<String>> = BTreeMap::new();
@@ -104,7 +112,9 @@ pub fn subtask_tips(deployment: &Deployment, records: &[MissionRecord], config: 
             }
         }
     }
-    let support = |c: &Option<String>, id: &str| stats.get(&(c.clone(), id.to_string())).map(|s| s.0).unwrap_or_default();
+    let support = |c: &Option<String>, id: &str| {
+        stats.get(&(c.clone(), id.to_string())).map(|s| s.0).unwrap_or_default()
+    };
     let mut avoid = Vec::new();
     let mut retrain = Vec::new();
     for ((c, id), (s, variants)) in &stats {
@@ -116,7 +126,8 @@ pub fn subtask_tips(deployment: &Deployment, records: &[MissionRecord], config: 
         let mut best_alt: Option<f64> = None;
         for goal in &goals[&(c.clone(), id.clone())] {
             for route in deployment.routes(goal).unwrap_or(&[]) {
-                let ids: Vec<&str> = route.subtasks.iter().map(|&a| scenario.subtasks()[a].id().as_str()).collect();
+                let ids: Vec<&str> =
+                    route.subtasks.iter().map(|&a| scenario.subtasks()[a].id().as_str()).collect();
                 if ids.contains(&id.as_str()) {
                     continue;
                 }
@@ -134,7 +145,8 @@ pub fn subtask_tips(deployment: &Deployment, records: &[MissionRecord], config: 
                 s.failures,
                 s.attempts
             );
-            let rule = Rule { action: Action::Avoid, scope: Scope::Subtask(id.clone()), condition: c.clone() };
+            let rule =
+                Rule { action: Action::Avoid, scope: Scope::Subtask(id.clone()), condition: c.clone() };
             avoid.push((lo, Tip { rule, text, support: *s, variants: variants.clone() }));
         }
         if s.failures >= config.retrain_failures && lo > 0.5 {
@@ -144,7 +156,8 @@ pub fn subtask_tips(deployment: &Deployment, records: &[MissionRecord], config: 
                 s.failures,
                 s.attempts
             );
-            let rule = Rule { action: Action::Retrain, scope: Scope::Subtask(id.clone()), condition: c.clone() };
+            let rule =
+                Rule { action: Action::Retrain, scope: Scope::Subtask(id.clone()), condition: c.clone() };
             retrain.push((lo, Tip { rule, text, support: *s, variants }));
         }
     }
@@ -170,7 +183,7 @@ pub fn feature_tips(
     config: &IntrospectConfig,
 ) -> Vec<Tip> {
     // (condition, feature) → (with, without, variants with a failing featured subtask)
-    let mut stats: BTreeMap<(Option<String>, Feature), (Support, Support, BTreeSet<String>)> = BTreeMap::new();
+    let mut stats: BTreeMap<(Option<String>, Feature), FeatureStats> = BTreeMap::new();
     for r in evidence(records) {
         let name = r.variant.clone().unwrap_or_default();
         let Some(features) = worlds.get(&name) else { continue };
@@ -218,8 +231,11 @@ mod tests {
     use std::path::Path;
 
     fn deployment() -> Deployment {
-        Deployment::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/warthog_yard/baseline_bundle"), false)
-            .expect("certified")
+        Deployment::open(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/warthog_yard/baseline_bundle"),
+            false,
+        )
+        .expect("certified")
     }
 
     fn mission(route: &[&str], fails_at: Option<usize>, source: Source) -> MissionRecord {
@@ -243,13 +259,15 @@ mod tests {
 
     /// Failed missions on route A until a tip says to avoid its failing subtask.
     fn failures_needed(d: &Deployment, experts: usize) -> usize {
-        let mut records: Vec<MissionRecord> = (0..experts).map(|_| mission(&B, None, Source::Expert)).collect();
+        let mut records: Vec<MissionRecord> =
+            (0..experts).map(|_| mission(&B, None, Source::Expert)).collect();
         // An expert's failed mission is no demonstration: it must not count.
         records.push(mission(&A, Some(1), Source::Expert));
         for n in 0..20 {
             let tips = subtask_tips(d, &records, &IntrospectConfig::default());
             if tips.iter().any(|t| {
-                t.rule.action == Action::Avoid && t.rule.scope == Scope::Subtask("gate_west_to_crossroads".into())
+                t.rule.action == Action::Avoid
+                    && t.rule.scope == Scope::Subtask("gate_west_to_crossroads".into())
             }) {
                 return n;
             }

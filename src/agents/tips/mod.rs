@@ -22,7 +22,9 @@ pub mod suite;
 pub use features::{CLEARANCE_M, Feature, Features, LOW_FRICTION, STEEP_GRADE};
 pub use introspect::IntrospectConfig;
 pub use record::{Attempt, MissionRecord, Source, read_missions};
-pub use store::{Action, HISTORY, MAX_CHARS, MAX_WORDS, Rule, Scope, Support, Tip, TipCheck, TipStore, Version};
+pub use store::{
+    Action, HISTORY, MAX_CHARS, MAX_WORDS, Rule, Scope, Support, Tip, TipCheck, TipStore, Version,
+};
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -213,7 +215,12 @@ impl TipsPlanner {
             match &tip.rule.scope {
                 Scope::Subtask(id) => penalties.push((id.as_str(), 1.0)),
                 Scope::Feature(f) => penalties.extend(
-                    scenario.subtasks().iter().map(|s| s.id().as_str()).filter(|id| features.has(id, *f)).map(|id| (id, 1.0)),
+                    scenario
+                        .subtasks()
+                        .iter()
+                        .map(|s| s.id().as_str())
+                        .filter(|id| features.has(id, *f))
+                        .map(|id| (id, 1.0)),
                 ),
             }
         }

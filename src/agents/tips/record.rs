@@ -86,8 +86,11 @@ impl MissionRecord {
         // A collision, geofence breach or tip-over ends the run before the executor reports
         // the subtask: it failed the subtask that was running then.
         if line.sim_failure.is_some()
-            && let Some(active) =
-                line.statuses.iter().rev().find_map(|s| s.route.get(s.step).filter(|_| s.phase == MissionPhase::Running))
+            && let Some(active) = line
+                .statuses
+                .iter()
+                .rev()
+                .find_map(|s| s.route.get(s.step).filter(|_| s.phase == MissionPhase::Running))
         {
             attempts.push(Attempt { subtask: active.clone(), success: false });
         }
@@ -105,8 +108,8 @@ impl MissionRecord {
 /// Reads `missions.jsonl`: one report per line, blank lines skipped. A line that is not a
 /// mission report is an error naming the file and the line number.
 pub fn read_missions(path: &Path, source: Source) -> Result<Vec<MissionRecord>, TipsError> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| TipsError::Io { file: path.into(), message: e.to_string() })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| TipsError::Io { file: path.into(), message: e.to_string() })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -120,21 +120,30 @@ impl TipCheck {
         for (i, tip) in tips.iter().enumerate() {
             let words = tip.text.split_whitespace().count();
             if words == 0 || words > MAX_WORDS || tip.text.chars().count() > MAX_CHARS {
-                return invalid(i, format!("text must have 1 to {MAX_WORDS} words and at most {MAX_CHARS} characters (got {words} words)"));
+                return invalid(
+                    i,
+                    format!(
+                        "text must have 1 to {MAX_WORDS} words and at most {MAX_CHARS} characters (got {words} words)"
+                    ),
+                );
             }
             if let Scope::Subtask(id) = &tip.rule.scope {
                 if !self.subtasks.contains(id) {
                     return invalid(i, format!("subtask `{id}` is not in the scenario"));
                 }
                 if !self.certified.contains(id) {
-                    return invalid(i, format!("subtask `{id}` is on no certified route: a tip cannot bring it into play"));
+                    return invalid(
+                        i,
+                        format!("subtask `{id}` is on no certified route: a tip cannot bring it into play"),
+                    );
                 }
             }
             if tip.rule.action == Action::Retrain && !matches!(tip.rule.scope, Scope::Subtask(_)) {
                 return invalid(i, "a retrain request names one subtask".into());
             }
             if let Some(c) = &tip.rule.condition
-                && (c.is_empty() || !c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+                && (c.is_empty()
+                    || !c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
             {
                 return invalid(i, format!("condition `{c}` must be lower-case letters, digits and `_`"));
             }
@@ -215,8 +224,8 @@ impl TipStore {
 
     /// Reads a store file and checks its current version against `check`.
     pub fn load(path: &Path, check: &TipCheck) -> Result<TipStore, TipsError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| TipsError::Io { file: path.into(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| TipsError::Io { file: path.into(), message: e.to_string() })?;
         let store: TipStore = serde_json::from_str(&text)
             .map_err(|e| TipsError::StoreFile { file: path.into(), message: e.to_string() })?;
         check

@@ -206,7 +206,8 @@ impl Runner<'_> {
     /// kept when they succeeded.
     fn demonstrations(&self, i: usize, v: &Variant) -> Result<Vec<MissionRecord>, TipsError> {
         let scenario = self.deployment.bundle().scenario();
-        let routes = self.deployment.routes(&v.goal).map_err(|e| TipsError::Mission { message: e.to_string() })?;
+        let routes =
+            self.deployment.routes(&v.goal).map_err(|e| TipsError::Mission { message: e.to_string() })?;
         let mut out = Vec::new();
         for (k, route) in routes.iter().enumerate() {
             let others = routes
@@ -227,7 +228,13 @@ impl Runner<'_> {
         Ok(out)
     }
 
-    fn cell(&self, i: usize, v: &Variant, condition: Condition, merged: Option<&TipStore>) -> Result<Cell, TipsError> {
+    fn cell(
+        &self,
+        i: usize,
+        v: &Variant,
+        condition: Condition,
+        merged: Option<&TipStore>,
+    ) -> Result<Cell, TipsError> {
         let conditions = v.overlay.conditions().to_vec();
         let name = v.overlay.name();
         let demos = if condition == Condition::OwnExpert { self.demonstrations(i, v)? } else { Vec::new() };
@@ -323,7 +330,8 @@ pub fn run_suite(
         .collect();
     let mut merged = planner.empty_store();
     planner.update(&mut merged, planner.merged_tips(&train))?;
-    let held: Vec<usize> = (0..suite.variants.len()).filter(|&i| suite.variants[i].role == Role::HeldOut).collect();
+    let held: Vec<usize> =
+        (0..suite.variants.len()).filter(|&i| suite.variants[i].role == Role::HeldOut).collect();
     let more: Vec<Cell> = held
         .par_iter()
         .map(|&i| {
