@@ -262,7 +262,27 @@ fn own_tips_raise_success_in_a_blocked_yard() {
             && t.rule.condition.as_deref() == Some("blocked")),
         "{tips:?}"
     );
+    // Same seed, same missions, same tips.
+    let again = suite::run_suite(&d, &planner, &suite, config, &|_| {}).expect("runs");
+    for (a, b) in results.cells.iter().zip(&again.cells) {
+        assert_eq!((a.successes, a.failures_before_steering), (b.successes, b.failures_before_steering));
+        assert_eq!(a.store, b.store);
+    }
     // Merged over this one variant: the blocked-path feature.
     let merged = planner.merged_tips(&cell(Condition::Own).records);
     assert!(merged.iter().any(|t| t.text.contains("blocked")), "{merged:?}");
+}
+
+#[test]
+fn eval_tips_refuses_an_uncertified_bundle_and_an_unwired_llm() {
+    // The yard's own directory holds the scenario but no certificate.
+    let out = sim2real(&["eval-tips", "scenarios/warthog_yard/scenario.yaml", "--episodes", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("certificate"), "{stderr}");
+    let scenario = format!("{BUNDLE}/scenario.yaml");
+    let out = sim2real(&["eval-tips", &scenario, "--llm", "http://localhost:8080/v1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("not wired yet"), "{stderr}");
 }
