@@ -286,3 +286,37 @@ fn eval_tips_refuses_an_uncertified_bundle_and_an_unwired_llm() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("not wired yet"), "{stderr}");
 }
+
+#[test]
+fn missions_then_tips_then_a_mission_that_takes_the_other_certified_route() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (missions, store) = (dir.path().join("missions.jsonl"), dir.path().join("tips.json"));
+    let (missions, store) = (missions.to_str().expect("utf8"), store.to_str().expect("utf8"));
+    let variant = "scenarios/warthog_yard/variants/rain_gravel_road.yaml";
+    let fly = |seed: &str, extra: &[&str]| {
+        let mut args = vec!["mission", BUNDLE, "--goal", "dock_south", "--seed", seed, "--variant", variant];
+        args.extend_from_slice(extra);
+        sim2real(&args)
+    };
+    for seed in ["1", "2"] {
+        assert_eq!(fly(seed, &["--missions", missions]).status.code(), Some(1), "mud on the gravel road");
+    }
+    let out = sim2real(&["tips", BUNDLE, "--missions", missions, "--store", store]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        stdout.contains("version 1") && stdout.contains("Under rain, avoid `depot_to_dock_south`"),
+        "{stdout}"
+    );
+    let out = fly("3", &["--tips", store]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("starting with `depot_to_gate_west`"), "{stdout}");
+    // Without rain the tip does not apply: the best certified route, straight down the road.
+    let out = sim2real(&["mission", BUNDLE, "--goal", "dock_south", "--tips", store]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("starting with `depot_to_dock_south`"), "{stdout}");
+    let out = sim2real(&["tips", BUNDLE, "--store", store, "--rollback"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("version 0"));
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::ValueEnum;
+use sim2real::agents::tips::{IntrospectConfig, TipStore, TipsPlanner};
 use sim2real::ros::{RosError, TwistKind};
 use sim2real::runtime::deployment::{DeployError, Deployment};
 use sim2real::runtime::mission::{self, Faults, MissionConfig, MissionError};
@@ -83,6 +84,10 @@ pub struct Args {
     /// certified scenario; the report line names the variant and its conditions.
     #[arg(long, value_name = "FILE")]
     variant: Option<PathBuf>,
+    /// Let the tips in this store (`sim2real tips`) order the certified routes; the variant's
+    /// conditions decide which tips apply. Tips never add a route.
+    #[arg(long, value_name = "STORE")]
+    tips: Option<PathBuf>,
     /// Where odometry starts, in the scenario frame: X,Y,YAW_RAD (default: drawn from the
     /// scenario's start set with --seed). Give the robot's real pose with --robot external.
     #[arg(long, value_name = "X,Y,YAW")]
@@ -123,7 +128,7 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         let msg = format!("--llm {}: only `none` (the deterministic parser) is built", args.llm);
         return Err(Failure::invalid(anyhow::anyhow!(msg)));
     }
-    let deployment = Deployment::open(&args.bundle, args.allow_unverified).map_err(refusal)?;
+    let deployment = Arc::new(Deployment::open(&args.bundle, args.allow_unverified).map_err(refusal)?);
     let goal = match &args.goal {
         Some(goal) => goal.clone(),
         None => {
@@ -154,6 +159,21 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         None => None,
         Some(path) => Some(world_override(&args.bundle, path)?),
     };
+    let preference = match &args.tips {
+        None => Default::default(),
+        Some(path) => {
+            let mut planner = TipsPlanner::new(Arc::clone(&deployment), IntrospectConfig::default());
+            let store = TipStore::load(path, planner.check()).map_err(Failure::invalid)?;
+            let (name, conditions) = match &world {
+                Some(w) => {
+                    planner.add_variant(&w.name, &w.scenario);
+                    (Some(w.name.as_str()), w.conditions.clone())
+                }
+                None => (None, Vec::new()),
+            };
+            planner.preference(store.tips(), name, &conditions).map_err(Failure::invalid)?
+        }
+    };
     let config = MissionConfig {
         goal,
         fidelity: args.fidelity.into(),
@@ -170,9 +190,8 @@ pub fn run(args: Args) -> Result<Code, Failure> {
             },
         },
         world,
-        preference: Default::default(),
+        preference,
     };
-    let deployment = Arc::new(deployment);
     let report = mission::run(deployment, &config).map_err(|e| match e {
         MissionError::Ros(RosError::NotBuilt) => Failure::invalid(e),
         e => Failure::runtime(e),

@@ -7,6 +7,7 @@ mod mission;
 mod node;
 mod pipeline;
 mod simulate;
+mod tips;
 mod train;
 mod verify;
 
@@ -103,6 +104,8 @@ enum Command {
     /// Run the tips planner's perturbation suite (blocked lane, mud after rain, weak motor) with
     /// no tips, own-experience tips, tips with expert demonstrations and merged tips; print a table.
     EvalTips(eval_tips::Args),
+    /// Introspect mission outcomes (missions.jsonl) into a tip store file, or roll it back.
+    Tips(tips::Args),
     /// Start one runtime node on ROS 2 (feature `ros2`), list the nodes, or print parameters.
     Node(node::Args),
 }
@@ -119,6 +122,7 @@ pub fn run(cli: Cli) -> Result<Code, Failure> {
         Command::Chat { bundle, llm } => mission::chat(&bundle, &llm),
         Command::EvalDialogue(args) => eval_dialogue::run(args),
         Command::EvalTips(args) => eval_tips::run(args),
+        Command::Tips(args) => tips::run(args),
         Command::Node(args) => node::run(args),
     }
 }
