@@ -7,6 +7,7 @@ mod mission;
 mod pipeline;
 mod routes;
 mod scenario;
+mod tips;
 mod train;
 mod verify;
 // Needs a real ROS 2 (scripts/setup-ros.sh, then `source scripts/ros-env.sh`).

@@ -32,6 +32,8 @@ fn fly(goal: &str, fidelity: Fidelity, seed: u64, faults: &str) -> MissionReport
         start: None,
         faults: f,
         transport: mission::Transport::InProcess,
+        world: None,
+        preference: Default::default(),
     };
     mission::run(deployment, &config).expect("mission runs")
 }

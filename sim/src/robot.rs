@@ -34,6 +34,9 @@ pub struct RobotParams {
     pub max_accel_mps2: f64,
     /// Controller limit on yaw acceleration (rad/s²).
     pub max_yaw_accel_rps2: f64,
+    /// Force limit of one side's motor at the rim (N); the high-fidelity simulator applies it
+    /// (a derated or overloaded motor is a smaller value).
+    pub motor_force_max_n: f64,
     /// Time constant of the first-order lag between the commanded and the actual twist (s).
     pub motor_lag_s: f64,
     /// Control rate of the velocity controller and of the policies (Hz).
@@ -62,6 +65,10 @@ impl Default for RobotParams {
             // Our assumption for the W200 under the stock controller: reaches 3 m/s in about 1 s.
             max_accel_mps2: 3.0,
             max_yaw_accel_rps2: 6.0,
+            // Our assumption (Clearpath publishes no torque curve): both sides together push
+            // 0.78 × the weight of 260 kg, so traction rather than the motors limits climbing,
+            // and a side has room over the ~730 N a turn in place on μ = 1 ground asks of it.
+            motor_force_max_n: 1_000.0,
             motor_lag_s: 0.15,
             control_hz: 50.0,
             cmd_timeout_s: 0.25,

@@ -11,6 +11,9 @@
 //! baseline and the exact optimal questioner; [`learned`] trains a small PPO move policy inside
 //! the same protocol; [`eval`] runs episodes and computes the LMRL-Gym normalised score.
 //!
+//! [`tips`] is the introspective-tips planner: it learns short tips from mission outcomes that
+//! reorder the certified routes the mission executive may drive.
+//!
 //! Safety by construction: an [`Action`] can only name a waypoint through a [`WaypointId`] cloned
 //! from the catalog (ids cannot be built from text outside the scenario module), and it has no
 //! variant for speeds, limits or anything else: whatever the operator types, the agent's output is
@@ -23,6 +26,7 @@ mod error;
 pub mod eval;
 pub mod learned;
 pub mod parser;
+pub mod tips;
 pub mod waypoint_game;
 
 pub use action::Action;

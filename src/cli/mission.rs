@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::ValueEnum;
+use sim2real::agents::tips::{IntrospectConfig, TipStore, TipsPlanner};
 use sim2real::ros::{RosError, TwistKind};
 use sim2real::runtime::deployment::{DeployError, Deployment};
 use sim2real::runtime::mission::{self, Faults, MissionConfig, MissionError};
@@ -78,6 +79,15 @@ pub struct Args {
     /// Publish and take `cmd_vel` as TwistStamped (ros2 transport; Clearpath Jazzy, Nav2).
     #[arg(long)]
     stamped: bool,
+    /// Let the simulator play a perturbed variant of the bundle's scenario: a scenario overlay
+    /// (e.g. scenarios/warthog_yard/variants/rain_gravel_road.yaml). The nodes still use the
+    /// certified scenario; the report line names the variant and its conditions.
+    #[arg(long, value_name = "FILE")]
+    variant: Option<PathBuf>,
+    /// Let the tips in this store (`sim2real tips`) order the certified routes; the variant's
+    /// conditions decide which tips apply. Tips never add a route.
+    #[arg(long, value_name = "STORE")]
+    tips: Option<PathBuf>,
     /// Where odometry starts, in the scenario frame: X,Y,YAW_RAD (default: drawn from the
     /// scenario's start set with --seed). Give the robot's real pose with --robot external.
     #[arg(long, value_name = "X,Y,YAW")]
@@ -118,7 +128,7 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         let msg = format!("--llm {}: only `none` (the deterministic parser) is built", args.llm);
         return Err(Failure::invalid(anyhow::anyhow!(msg)));
     }
-    let deployment = Deployment::open(&args.bundle, args.allow_unverified).map_err(refusal)?;
+    let deployment = Arc::new(Deployment::open(&args.bundle, args.allow_unverified).map_err(refusal)?);
     let goal = match &args.goal {
         Some(goal) => goal.clone(),
         None => {
@@ -145,6 +155,25 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     }
     // Refuse an uncertified goal before anything moves.
     deployment.routes(&goal).map_err(refusal)?;
+    let world = match &args.variant {
+        None => None,
+        Some(path) => Some(world_override(&args.bundle, path)?),
+    };
+    let preference = match &args.tips {
+        None => Default::default(),
+        Some(path) => {
+            let mut planner = TipsPlanner::new(Arc::clone(&deployment), IntrospectConfig::default());
+            let store = TipStore::load(path, planner.check()).map_err(Failure::invalid)?;
+            let (name, conditions) = match &world {
+                Some(w) => {
+                    planner.add_variant(&w.name, &w.scenario);
+                    (Some(w.name.as_str()), w.conditions.clone())
+                }
+                None => (None, Vec::new()),
+            };
+            planner.preference(store.tips(), name, &conditions).map_err(Failure::invalid)?
+        }
+    };
     let config = MissionConfig {
         goal,
         fidelity: args.fidelity.into(),
@@ -160,8 +189,9 @@ pub fn run(args: Args) -> Result<Code, Failure> {
                 simulated: args.robot == Robot::Sim,
             },
         },
+        world,
+        preference,
     };
-    let deployment = Arc::new(deployment);
     let report = mission::run(deployment, &config).map_err(|e| match e {
         MissionError::Ros(RosError::NotBuilt) => Failure::invalid(e),
         e => Failure::runtime(e),
@@ -201,6 +231,20 @@ pub fn chat(bundle: &std::path::Path, llm: &str) -> Result<Code, Failure> {
         ["mission".as_ref(), bundle.as_os_str(), "--interactive".as_ref(), "--llm".as_ref(), llm.as_ref()];
     let line = <Line as clap::Parser>::try_parse_from(argv).map_err(Failure::invalid)?;
     run(line.args)
+}
+
+/// The bundle's scenario with the overlay at `path` applied, for the simulator to play.
+pub fn world_override(
+    bundle: &std::path::Path,
+    path: &std::path::Path,
+) -> Result<mission::WorldOverride, Failure> {
+    let overlay = sim2real::scenario::Overlay::load(path).map_err(Failure::invalid)?;
+    let scenario = overlay.apply_to_file(&bundle.join("scenario.yaml")).map_err(Failure::invalid)?;
+    Ok(mission::WorldOverride {
+        name: overlay.name().to_string(),
+        conditions: overlay.conditions().to_vec(),
+        scenario: Arc::new(scenario),
+    })
 }
 
 /// Exit 3 for integrity and certification refusals, 2 for unreadable input.

@@ -2,10 +2,12 @@
 
 mod chat;
 mod eval_dialogue;
+mod eval_tips;
 mod mission;
 mod node;
 mod pipeline;
 mod simulate;
+mod tips;
 mod train;
 mod verify;
 
@@ -99,6 +101,11 @@ enum Command {
     },
     /// Play Guess-the-Waypoint with the random, greedy and optimal dialogue agents; print a table.
     EvalDialogue(eval_dialogue::Args),
+    /// Run the tips planner's perturbation suite (blocked lane, mud after rain, weak motor) with
+    /// no tips, own-experience tips, tips with expert demonstrations and merged tips; print a table.
+    EvalTips(eval_tips::Args),
+    /// Introspect mission outcomes (missions.jsonl) into a tip store file, or roll it back.
+    Tips(tips::Args),
     /// Start one runtime node on ROS 2 (feature `ros2`), list the nodes, or print parameters.
     Node(node::Args),
 }
@@ -114,6 +121,8 @@ pub fn run(cli: Cli) -> Result<Code, Failure> {
         Command::Mission(args) => mission::run(args),
         Command::Chat { bundle, llm } => mission::chat(&bundle, &llm),
         Command::EvalDialogue(args) => eval_dialogue::run(args),
+        Command::EvalTips(args) => eval_tips::run(args),
+        Command::Tips(args) => tips::run(args),
         Command::Node(args) => node::run(args),
     }
 }

@@ -204,6 +204,8 @@ fn sample_missions(out: &Path, outcome: &Outcome) -> anyhow::Result<Vec<(sim::Fi
                 start: None,
                 faults: Faults::default(),
                 transport: Transport::InProcess,
+                world: None,
+                preference: Default::default(),
             };
             runs.push((fidelity, mission::run(Arc::clone(&deployment), &config)?));
         }

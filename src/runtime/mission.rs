@@ -18,7 +18,7 @@ use sim::{Fidelity, PlanarState, Status, VelocityCmd};
 
 use super::bus::{Bus, LinkFault};
 use super::deployment::Deployment;
-use super::mission_executive::{ExecutiveConfig, MissionExecutive};
+use super::mission_executive::{ExecutiveConfig, MissionExecutive, RoutePreference};
 use super::msg::{DEFAULT_NAMESPACE, MissionPhase, MissionStatus, Msg, StartPose, SubtaskEvent, Topic};
 use super::node::{Node, Outbox};
 use super::policy_executor::{ExecutorConfig, PolicyExecutor};
@@ -26,6 +26,28 @@ use super::recorder::{CommandType, Recorder, RecorderNode};
 use super::safety::{SafetyConfig, SafetyNode};
 use super::sim_bridge::{SimBridge, TractionLoss, Truth};
 use crate::ros::TwistKind;
+use crate::scenario::Scenario;
+
+/// A perturbed world for the simulator (a scenario overlay applied to the bundle's scenario).
+/// The nodes keep the bundle's certified scenario: that is what was certified, and what the
+/// robot knows; only `sim_bridge` plays the variant's robot and world.
+#[derive(Debug, Clone)]
+pub struct WorldOverride {
+    /// Variant name (recorded in the report).
+    pub name: String,
+    /// Its condition tags (recorded in the report).
+    pub conditions: Vec<String>,
+    /// The overlaid scenario.
+    pub scenario: Arc<Scenario>,
+}
+
+impl PartialEq for WorldOverride {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.conditions == other.conditions
+            && Arc::ptr_eq(&self.scenario, &other.scenario)
+    }
+}
 
 /// How long the graph keeps running after the mission ended (s).
 const SETTLE_S: f64 = 1.0;
@@ -103,6 +125,10 @@ pub struct MissionConfig {
     pub faults: Faults,
     /// How the nodes talk.
     pub transport: Transport,
+    /// The world the simulator plays instead of the bundle's (a variant); `None`: the bundle's.
+    pub world: Option<WorldOverride>,
+    /// How the executive orders the certified routes (tips); default: the certified order.
+    pub preference: RoutePreference,
 }
 
 /// How a mission went.
@@ -130,6 +156,12 @@ pub struct MissionReport {
     pub seed: u64,
     /// Whether it ran without a certificate.
     pub unverified: bool,
+    /// The variant the simulator played, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// The variant's condition tags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
     /// Every `cmd_vel` published: (time s, command). Not in the JSON line.
     #[serde(skip)]
     pub cmd_vel: Vec<(f64, VelocityCmd)>,
@@ -289,11 +321,13 @@ pub fn run(deployment: Arc<Deployment>, config: &MissionConfig) -> Result<Missio
             StartPose { x_m: s.x_m, y_m: s.y_m, yaw_rad: sim::wrap_angle(s.yaw_rad) }
         }
     };
+    // What the simulator plays: the variant's world, or the bundle's.
+    let played = config.world.as_ref().map_or(scenario, |w| &*w.scenario);
     let robot = scenario.robot();
     let mut nodes: Vec<Box<dyn Node>> = Vec::new();
     let mut truth = None;
     if config.transport.simulated_robot() {
-        let mut bridge = SimBridge::new(scenario, config.fidelity, config.seed, start)?;
+        let mut bridge = SimBridge::new(played, config.fidelity, config.seed, start)?;
         if let Some(loss) = config.faults.traction {
             bridge = bridge.with_traction_loss(loss);
         }
@@ -312,7 +346,9 @@ pub fn run(deployment: Arc<Deployment>, config: &MissionConfig) -> Result<Missio
     };
     nodes.push(Box::new(PolicyExecutor::new(Arc::clone(&deployment), executor)));
     let executive = ExecutiveConfig { start, goal: Some(config.goal.clone()), safety_hold_s: 1.0 };
-    nodes.push(Box::new(MissionExecutive::new(Arc::clone(&deployment), executive)));
+    nodes.push(Box::new(
+        MissionExecutive::new(Arc::clone(&deployment), executive).with_preference(config.preference.clone()),
+    ));
     if let Some(path) = &config.record {
         let commands = match config.transport {
             Transport::Ros2 { twist: TwistKind::Stamped, .. } => CommandType::TwistStamped,
@@ -367,7 +403,7 @@ pub fn run(deployment: Arc<Deployment>, config: &MissionConfig) -> Result<Missio
     let last = statuses.last();
     let sim_failure = truth.as_ref().and_then(|t| t.status).map(|s| match s {
         Status::Collision { obstacle } => {
-            format!("collision with obstacle `{}`", scenario.obstacle_id(obstacle))
+            format!("collision with obstacle `{}`", played.obstacle_id(obstacle))
         }
         Status::GeofenceBreach => "geofence breach".into(),
         Status::TipOver => "tip-over".into(),
@@ -392,6 +428,8 @@ pub fn run(deployment: Arc<Deployment>, config: &MissionConfig) -> Result<Missio
         track: truth.map(|t| t.track).unwrap_or_default(),
         seed: config.seed,
         unverified: deployment.unverified(),
+        variant: config.world.as_ref().map(|w| w.name.clone()),
+        conditions: config.world.as_ref().map(|w| w.conditions.clone()).unwrap_or_default(),
         cmd_vel,
     })
 }

@@ -10,9 +10,14 @@
 //! a mission: an e-stop or the geofence at once, a non-finite command at once, a watchdog stop
 //! (stale odometry or command) once it has lasted `safety_hold_s`.
 //!
+//! A [`RoutePreference`] (what the tips planner learned) may reorder the certified routes: among
+//! the remainders the robot can start, the one with the smallest penalty is driven, ties going to
+//! the certified order. It can only choose among certified routes, never add one; with every
+//! route penalised alike the best certified one is still driven.
+//!
 //! Every change is published as a [`MissionStatus`] whose `detail` says what happened.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use sim::PlanarState;
@@ -25,6 +30,69 @@ use super::msg::{
 use super::node::{Node, Outbox, ParamError, ParamSpec, ParamValue, Params};
 use super::safety::DIAGNOSTIC_PERIOD_S;
 use crate::route::region_state;
+use crate::scenario::Scenario;
+
+/// Why a route preference was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PreferenceError {
+    /// The subtask is not in the scenario.
+    #[error("route preference: subtask `{subtask}` is not in the scenario")]
+    UnknownSubtask {
+        /// The id given.
+        subtask: String,
+    },
+    /// A penalty must be a finite number ≥ 0.
+    #[error("route preference: penalty of `{subtask}` must be a finite number ≥ 0 (got {value})")]
+    BadPenalty {
+        /// The subtask.
+        subtask: String,
+        /// The value given.
+        value: f64,
+    },
+}
+
+/// A per-subtask penalty that reorders the certified routes (module documentation).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoutePreference {
+    penalties: BTreeMap<usize, f64>,
+}
+
+impl RoutePreference {
+    /// Penalties by subtask id; an unknown id or a negative or non-finite penalty is refused.
+    /// Penalties of one subtask add up.
+    pub fn new<'a>(
+        scenario: &Scenario,
+        penalties: impl IntoIterator<Item = (&'a str, f64)>,
+    ) -> Result<RoutePreference, PreferenceError> {
+        let mut out = BTreeMap::new();
+        for (id, p) in penalties {
+            let a = scenario
+                .subtask_index(id)
+                .ok_or_else(|| PreferenceError::UnknownSubtask { subtask: id.to_string() })?;
+            if !(p.is_finite() && p >= 0.0) {
+                return Err(PreferenceError::BadPenalty { subtask: id.to_string(), value: p });
+            }
+            *out.entry(a).or_insert(0.0) += p;
+        }
+        Ok(RoutePreference { penalties: out })
+    }
+
+    /// No preference: the certified order.
+    pub fn is_empty(&self) -> bool {
+        self.penalties.values().all(|&p| p == 0.0)
+    }
+
+    /// Penalty of subtask `a`.
+    pub fn penalty(&self, a: usize) -> f64 {
+        self.penalties.get(&a).copied().unwrap_or(0.0)
+    }
+
+    /// Total penalty of a route (subtask indices).
+    pub fn route_penalty(&self, route: &[usize]) -> f64 {
+        route.iter().map(|&a| self.penalty(a)).sum()
+    }
+}
 
 /// Settings of the executive.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +156,7 @@ pub struct MissionExecutive {
     /// The last status published (for diagnostics).
     last: Option<(MissionPhase, String)>,
     next_diagnostic_s: f64,
+    preference: RoutePreference,
 }
 
 impl MissionExecutive {
@@ -103,7 +172,14 @@ impl MissionExecutive {
             safety: (SafetyVerdict::Passing, 0.0),
             last: None,
             next_diagnostic_s: 0.0,
+            preference: RoutePreference::default(),
         }
+    }
+
+    /// The same executive choosing among certified routes by `preference` (tips).
+    pub fn with_preference(mut self, preference: RoutePreference) -> MissionExecutive {
+        self.preference = preference;
+        self
     }
 
     fn id(&self, a: usize) -> String {
@@ -151,13 +227,21 @@ impl MissionExecutive {
         let Some(state) = self.state else { return Ok(None) };
         let subtasks = self.deployment.bundle().scenario().subtasks();
         let here = region_state(&state);
-        // Routes come best first, so the first remainder found is the best one.
-        Ok(routes.iter().find_map(|r| {
-            let from = r.subtasks.iter().position(|&a| subtasks[a].entry().contains(&here))?;
-            let rest = &r.subtasks[from..];
-            (!rest.iter().any(|a| failed.contains(a)))
-                .then(|| Route { subtasks: rest.to_vec(), lower_bound: r.lower_bound })
-        }))
+        // Routes come best first; `min_by` keeps the first of equal penalties, so without a
+        // preference the first remainder found (the best one) is driven.
+        Ok(routes
+            .iter()
+            .filter_map(|r| {
+                let from = r.subtasks.iter().position(|&a| subtasks[a].entry().contains(&here))?;
+                let rest = &r.subtasks[from..];
+                (!rest.iter().any(|a| failed.contains(a)))
+                    .then(|| Route { subtasks: rest.to_vec(), lower_bound: r.lower_bound })
+            })
+            .min_by(|a, b| {
+                let (pa, pb) =
+                    (self.preference.route_penalty(&a.subtasks), self.preference.route_penalty(&b.subtasks));
+                pa.partial_cmp(&pb).unwrap_or(std::cmp::Ordering::Equal)
+            }))
     }
 
     fn start(&mut self, now_s: f64, goal: String, out: &mut Outbox) {

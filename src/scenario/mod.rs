@@ -8,11 +8,13 @@
 
 mod check;
 mod graph;
+mod overlay;
 mod raw;
 mod validate;
 
 pub use check::Problem;
 pub use graph::{InterfaceGraph, Route};
+pub use overlay::Overlay;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -38,6 +40,16 @@ pub enum ScenarioError {
         /// Field path where parsing failed (`.` for the document root).
         path: String,
         /// What the parser said, with line and column.
+        message: String,
+    },
+    /// An overlay does not fit its base scenario: unknown id, unknown field, wrong shape.
+    #[error("{}: {field}: {message}", file.display())]
+    Overlay {
+        /// The overlay file.
+        file: PathBuf,
+        /// The field path, list items named by id.
+        field: String,
+        /// What is wrong.
         message: String,
     },
     /// The file parsed, but values are out of range or inconsistent.

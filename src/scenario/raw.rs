@@ -37,6 +37,7 @@ pub struct Robot {
     pub max_yaw_rate_rps: Option<f64>,
     pub max_accel_mps2: Option<f64>,
     pub max_yaw_accel_rps2: Option<f64>,
+    pub motor_force_max_n: Option<f64>,
     pub motor_lag_s: Option<f64>,
     pub control_hz: Option<f64>,
     pub action_scale: Option<ActionScale>,

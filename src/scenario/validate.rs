@@ -122,6 +122,7 @@ fn robot(c: &mut Checker, r: &raw::Robot) -> (sim::RobotParams, ActionScale) {
     set("max_yaw_rate_rps", r.max_yaw_rate_rps, 0.1, 4.0, &mut p.max_yaw_rate_rps);
     set("max_accel_mps2", r.max_accel_mps2, 0.1, 20.0, &mut p.max_accel_mps2);
     set("max_yaw_accel_rps2", r.max_yaw_accel_rps2, 0.1, 40.0, &mut p.max_yaw_accel_rps2);
+    set("motor_force_max_n", r.motor_force_max_n, 10.0, 20_000.0, &mut p.motor_force_max_n);
     set("motor_lag_s", r.motor_lag_s, 0.0, 2.0, &mut p.motor_lag_s);
     set("control_hz", r.control_hz, 1.0, 1000.0, &mut p.control_hz);
     let mut scale = ActionScale { linear_mps: 3.0, angular_rps: 1.5 };

@@ -327,7 +327,7 @@ impl HighFidelity {
             let f = add(add(scale(up_b, load), scale(e_x, fx)), scale(e_y, fy));
             forces[i] = (f, hit);
         }
-        self.drivetrain.drive(side_force, side_stiffness, self.dt_s);
+        self.drivetrain.drive(side_force, side_stiffness, self.robot.motor_force_max_n, self.dt_s);
         if up_b[2] < HULL_CONTACT_UP_Z {
             self.hull_contacts(&pose, com, linvel, angvel, &mut forces[4..]);
         }
@@ -721,6 +721,27 @@ mod tests {
                 assert!(crept.abs() < 1e-3, "crept {crept} m in 2 s");
             } else {
                 assert!(crept < -1.0, "slid only {crept} m in 2 s");
+            }
+        }
+    }
+
+    #[test]
+    fn a_derated_motor_cannot_climb_what_the_full_one_climbs() {
+        // Straight up a grade 0.5 (26.6°) on grippy ground: gravity asks 0.447 × 260 kg × g ≈
+        // 1140 N along the slope; the default 2 × 1000 N climbs, 2 × 500 N rolls back.
+        for (force_n, climbs) in [(1_000.0, true), (500.0, false)] {
+            let robot = RobotParams { motor_force_max_n: force_n, ..RobotParams::default() };
+            let mut s =
+                HighFidelity::new(robot, Arc::new(bank(0.5, 1.0)), quiet()).unwrap_or_else(|e| panic!("{e}"));
+            s.reset(at(0.0, -5.0, std::f64::consts::FRAC_PI_2), 0);
+            for _ in 0..150 {
+                s.step(cmd(1.0, 0.0));
+            }
+            let dy = s.state().y_m + 5.0;
+            if climbs {
+                assert!(dy > 1.5, "{force_n} N per side climbed only {dy} m in 3 s");
+            } else {
+                assert!(dy < 0.0, "{force_n} N per side climbed {dy} m");
             }
         }
     }

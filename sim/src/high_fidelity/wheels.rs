@@ -40,11 +40,6 @@ pub(super) const LATERAL_FRICTION_RATIO: f64 = 0.865;
 /// Rim-equivalent mass of one side's drivetrain (kg): two 0.3 m wheels and the geared motor,
 /// J ≈ 1.5 kg·m² over r².
 const SIDE_INERTIA_KG: f64 = 17.0;
-/// Force limit of one side's motor at the rim (N). Our assumption (Clearpath publishes no
-/// torque curve): both sides together push 0.78 × the weight of 260 kg, so traction rather than
-/// the motors limits climbing, and a side has room over the ~730 N a turn in place on μ = 1
-/// ground asks of it.
-const MOTOR_FORCE_MAX_N: f64 = 1_000.0;
 /// Proportional gain of the motor drive's speed loop (N per m/s): stiff, so a side holds its
 /// speed until the force limit; solved implicitly, so any gain is stable.
 const MOTOR_GAIN_N_PER_MPS: f64 = 40_000.0;
@@ -203,7 +198,8 @@ impl Drivetrain {
 
     /// Advance both sides' rim speeds by `dt_s` under the tyres' forward forces on the chassis
     /// (`tyre_n`, summed per side) and their stiffness with respect to rim speed.
-    pub(super) fn drive(&mut self, tyre_n: [f64; 2], stiffness: [f64; 2], dt_s: f64) {
+    /// Each side's motor pushes at most `max_force_n` at the rim (`RobotParams::motor_force_max_n`).
+    pub(super) fn drive(&mut self, tyre_n: [f64; 2], stiffness: [f64; 2], max_force_n: f64, dt_s: f64) {
         let m = SIDE_INERTIA_KG / dt_s;
         // The integral's contribution within this step acts like extra proportional gain.
         let gain = MOTOR_GAIN_N_PER_MPS + MOTOR_GAIN_N_PER_M * dt_s;
@@ -214,9 +210,9 @@ impl Drivetrain {
             let held = self.integral_n[side];
             let next = (m * w + d * w + gain * reference + held - tyre_n[side]) / (m + gain + d);
             let motor = gain * (reference - next) + held;
-            if motor.abs() > MOTOR_FORCE_MAX_N {
+            if motor.abs() > max_force_n {
                 // At the force limit; the integral holds (anti-windup).
-                let motor = motor.clamp(-MOTOR_FORCE_MAX_N, MOTOR_FORCE_MAX_N);
+                let motor = motor.clamp(-max_force_n, max_force_n);
                 self.rim_mps[side] = (m * w + d * w + motor - tyre_n[side]) / (m + d);
             } else {
                 self.integral_n[side] = held + MOTOR_GAIN_N_PER_M * dt_s * (reference - next);
@@ -248,7 +244,7 @@ mod tests {
         let mut d = Drivetrain::default();
         for _ in 0..400 {
             d.control(&robot, VelocityCmd { linear_mps: 2.0, angular_rps: 0.0 }, 0.005);
-            d.drive([0.0; 2], [0.0; 2], 0.005);
+            d.drive([0.0; 2], [0.0; 2], robot.motor_force_max_n, 0.005);
         }
         assert!((d.rim_mps()[0] - 2.0).abs() < 1e-3 && (d.rim_mps()[1] - 2.0).abs() < 1e-3);
     }
