@@ -62,6 +62,14 @@ def generate_launch_description():
         Node(
             package="sim2real",
             executable="sim2real",
+            name="tips_planner",
+            namespace=namespace,
+            arguments=["node", "tips_planner"],
+            parameters=[config("tips_planner"), {"bundle": bundle}],
+        ),
+        Node(
+            package="sim2real",
+            executable="sim2real",
             name="safety_monitor",
             namespace=namespace,
             arguments=["node", "safety_monitor"],

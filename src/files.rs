@@ -23,6 +23,14 @@ pub fn with_temp<E: From<io::Error>>(
     result
 }
 
+/// Appends `line` and a newline to `path` (created when absent) in one write, so concurrent
+/// writers never interleave within a line (`missions.jsonl`).
+pub fn append_line(path: &Path, line: &str) -> io::Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    f.write_all(format!("{line}\n").as_bytes())
+}
+
 /// The temporary file beside `path`: hidden, per process, same extension.
 pub(crate) fn temp_path(path: &Path) -> PathBuf {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

@@ -167,6 +167,12 @@ fn the_sil_launch_file_nodes_run_as_processes_and_complete_a_spoken_mission() {
     // The dialogue is in the recording: the operator's two turns and the agent's replies.
     assert_eq!(topics["/sil_75/sim2real/operator/say"]["count"], 2, "{topics}");
     assert!(topics["/sil_75/sim2real/operator/reply"]["count"].as_u64().unwrap_or(0) >= 3, "{topics}");
+    // The tips planner appended the mission's outcome where the nodes were started, and
+    // published its tips (one at start, one after the mission).
+    let missions = std::fs::read_to_string(work.path().join("missions.jsonl")).expect("missions.jsonl");
+    let outcome: serde_json::Value = serde_json::from_str(missions.trim()).expect("one JSON line");
+    assert_eq!((&outcome["goal"], &outcome["phase"]), (&GOAL.into(), &"succeeded".into()), "{outcome}");
+    assert!(topics["/sil_75/sim2real/tips"]["count"].as_u64().unwrap_or(0) >= 1, "{topics}");
 }
 
 #[test]

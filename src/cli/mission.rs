@@ -1,6 +1,5 @@
 //! `sim2real mission`: a certified bundle drives to a goal in software in the loop.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -258,13 +257,5 @@ pub fn refusal(e: DeployError) -> Failure {
 
 fn append_line(path: &std::path::Path, report: &mission::MissionReport) -> anyhow::Result<()> {
     let line = serde_json::to_string(report).context("encoding the mission report")?;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("{}: cannot open for appending", path.display()))?;
-    // One write per line, so concurrent missions never interleave within a line.
-    f.write_all(format!("{line}\n").as_bytes())
-        .with_context(|| format!("{}: write failed", path.display()))?;
-    Ok(())
+    sim2real::files::append_line(path, &line).with_context(|| format!("{}: cannot append", path.display()))
 }

@@ -116,7 +116,8 @@ fn subscribe(ros: &mut r2r::Node, name: &str, topic: Topic, twist: TwistKind) ->
         | Topic::SubtaskEvent
         | Topic::SafetyStatus
         | Topic::OperatorSay
-        | Topic::OperatorReply => {
+        | Topic::OperatorReply
+        | Topic::Tips => {
             Box::new(ros.subscribe::<RosString>(t, q).map_err(err())?.map(move |m| Incoming::Json(topic, m)))
         }
     })
@@ -156,7 +157,8 @@ fn advertise(ros: &mut r2r::Node, name: &str, topic: Topic, twist: TwistKind) ->
         | Topic::SubtaskEvent
         | Topic::SafetyStatus
         | Topic::OperatorSay
-        | Topic::OperatorReply => Pub::Json(ros.create_publisher(t, q).map_err(err())?),
+        | Topic::OperatorReply
+        | Topic::Tips => Pub::Json(ros.create_publisher(t, q).map_err(err())?),
     })
 }
 

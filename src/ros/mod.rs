@@ -133,7 +133,7 @@ pub enum QosClass {
 pub fn qos_class(topic: Topic) -> QosClass {
     match topic {
         Topic::Scan | Topic::EStop => QosClass::SensorData,
-        Topic::MissionStatus | Topic::SafetyStatus => QosClass::Latched,
+        Topic::MissionStatus | Topic::SafetyStatus | Topic::Tips => QosClass::Latched,
         Topic::CmdVel
         | Topic::PolicyCmd
         | Topic::Odom

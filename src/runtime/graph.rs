@@ -15,11 +15,19 @@ use super::policy_executor::{self, ExecutorConfig, PolicyExecutor};
 use super::recorder::{self, RecorderNode};
 use super::safety::{self, SafetyNode};
 use super::sim_bridge::{self, SimBridge};
+use super::tips_planner::{self, TipsPlannerNode};
 use crate::bundle::Bundle;
 
 /// Every node, in launch order.
-pub const NODE_NAMES: [&str; 6] =
-    ["sim_bridge", "safety_monitor", "policy_executor", "mission_executive", "dialogue_agent", "recorder"];
+pub const NODE_NAMES: [&str; 7] = [
+    "sim_bridge",
+    "safety_monitor",
+    "policy_executor",
+    "mission_executive",
+    "dialogue_agent",
+    "tips_planner",
+    "recorder",
+];
 
 /// Why a node could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +48,9 @@ pub enum BuildError {
     /// The dialogue agent has no goal to talk about.
     #[error("dialogue_agent: {0}")]
     Agent(#[from] crate::agents::AgentError),
+    /// The tip store does not load.
+    #[error("tips_planner: {0}")]
+    Tips(#[from] crate::agents::tips::TipsError),
     /// The recorder could not open its file.
     #[error("recorder: {0}")]
     Recorder(String),
@@ -53,6 +64,7 @@ pub fn params(name: &str) -> Result<Vec<ParamSpec>, BuildError> {
         "safety_monitor" => safety::params(),
         "sim_bridge" => sim_bridge::params(),
         "dialogue_agent" => dialogue_agent::params(),
+        "tips_planner" => tips_planner::params(),
         "recorder" => recorder::params(),
         other => return Err(BuildError::UnknownNode(other.into())),
     })
@@ -112,6 +124,7 @@ pub fn build(name: &str, p: &Params) -> Result<Box<dyn Node>, BuildError> {
             Box::new(SimBridge::new(bundle.scenario(), fidelity, seed, start)?)
         }
         "dialogue_agent" => Box::new(DialogueNode::new(&*deployment(p)?)?),
+        "tips_planner" => Box::new(TipsPlannerNode::from_params(deployment(p)?, p)?),
         "recorder" => {
             Box::new(RecorderNode::from_params(p).map_err(|e| BuildError::Recorder(e.to_string()))?)
         }

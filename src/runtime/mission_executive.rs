@@ -13,7 +13,8 @@
 //! A [`RoutePreference`] (what the tips planner learned) may reorder the certified routes: among
 //! the remainders the robot can start, the one with the smallest penalty is driven, ties going to
 //! the certified order. It can only choose among certified routes, never add one; with every
-//! route penalised alike the best certified one is still driven.
+//! route penalised alike the best certified one is still driven. It comes from the
+//! `sim2real/tips` topic (the `tips_planner` node) or from `sim2real mission --tips`.
 //!
 //! Every change is published as a [`MissionStatus`] whose `detail` says what happened.
 
@@ -341,7 +342,7 @@ impl Node for MissionExecutive {
     }
 
     fn subscriptions(&self) -> &'static [Topic] {
-        &[Topic::Odom, Topic::Goal, Topic::Cancel, Topic::SubtaskEvent, Topic::SafetyStatus]
+        &[Topic::Odom, Topic::Goal, Topic::Cancel, Topic::SubtaskEvent, Topic::SafetyStatus, Topic::Tips]
     }
 
     fn publications(&self) -> &'static [Topic] {
@@ -370,6 +371,14 @@ impl Node for MissionExecutive {
                 self.finish(now_s, MissionPhase::Cancelled, "cancelled by the operator".into(), out)
             }
             Msg::SubtaskEvent(ev) => self.on_event(now_s, ev, out),
+            Msg::Tips(t) => {
+                let penalties = t.avoid.iter().map(|a| (a.subtask.as_str(), a.penalty));
+                match RoutePreference::new(self.deployment.bundle().scenario(), penalties) {
+                    Ok(p) => self.preference = p,
+                    // Tips from another bundle: keep choosing as before.
+                    Err(e) => tracing::warn!("tips version {} ignored: {e}", t.version),
+                }
+            }
             Msg::SafetyStatus(s) => {
                 if s.verdict != self.safety.0 {
                     self.safety = (s.verdict, now_s);

@@ -6,7 +6,8 @@
 //! Data flow: `sim_bridge` (or the robot) → odometry, scan → `policy_executor` → command →
 //! `safety_monitor` → `cmd_vel` → robot; `mission_executive` turns a goal into a certified
 //! route ([`Deployment`]) and tells the executor which subtask to run; the `recorder` writes
-//! every topic to MCAP; the `dialogue_agent` turns the operator's words into a confirmed goal.
+//! every topic to MCAP; the `dialogue_agent` turns the operator's words into a confirmed goal;
+//! the `tips_planner` learns from finished missions which certified routes to prefer.
 
 pub mod bus;
 pub mod deployment;
@@ -20,6 +21,7 @@ pub mod policy_executor;
 pub mod recorder;
 pub mod safety;
 pub mod sim_bridge;
+pub mod tips_planner;
 
 pub use bus::Bus;
 pub use deployment::Deployment;

@@ -50,11 +50,13 @@ pub enum Topic {
     OperatorSay,
     /// `sim2real/operator/reply` (std_msgs/String, plain text): the dialogue agent's answer.
     OperatorReply,
+    /// `sim2real/tips` ([`TipsUpdate`] JSON, latched): the tips planner's current tips.
+    Tips,
 }
 
 impl Topic {
     /// Every topic, in a fixed order.
-    pub const ALL: [Topic; 16] = [
+    pub const ALL: [Topic; 17] = [
         Topic::CmdVel,
         Topic::PolicyCmd,
         Topic::Odom,
@@ -71,6 +73,7 @@ impl Topic {
         Topic::Diagnostics,
         Topic::OperatorSay,
         Topic::OperatorReply,
+        Topic::Tips,
     ];
 
     /// The topic name relative to the namespace.
@@ -92,6 +95,7 @@ impl Topic {
             Topic::Diagnostics => "diagnostics",
             Topic::OperatorSay => "sim2real/operator/say",
             Topic::OperatorReply => "sim2real/operator/reply",
+            Topic::Tips => "sim2real/tips",
         }
     }
 }
@@ -151,6 +155,31 @@ pub struct Scan {
 pub struct GoalRequest {
     /// Goal waypoint id (one of the certificate's goals).
     pub goal: String,
+}
+
+/// `sim2real/tips`: what the tips planner learned. The executive applies `avoid` as a route
+/// preference among the certified routes only; `retrain` is a request for people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TipsUpdate {
+    /// Tip store version.
+    pub version: u64,
+    /// The tips, in words.
+    pub tips: Vec<String>,
+    /// Subtasks to avoid where a certified alternative exists, with their penalty.
+    pub avoid: Vec<Avoid>,
+    /// Subtasks that keep failing and should be retrained.
+    pub retrain: Vec<String>,
+}
+
+/// A subtask the executive should avoid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Avoid {
+    /// Subtask id.
+    pub subtask: String,
+    /// Penalty (≥ 0) added to every route through it.
+    pub penalty: f64,
 }
 
 /// `sim2real/subtask/active`: which subtask the executor runs (`None`: stop and idle).
@@ -336,6 +365,8 @@ pub enum Msg {
     OperatorSay(String),
     /// On [`Topic::OperatorReply`].
     OperatorReply(String),
+    /// On [`Topic::Tips`].
+    Tips(TipsUpdate),
 }
 
 impl Msg {
@@ -358,6 +389,7 @@ impl Msg {
             Msg::Diagnostics(_) => Topic::Diagnostics,
             Msg::OperatorSay(_) => Topic::OperatorSay,
             Msg::OperatorReply(_) => Topic::OperatorReply,
+            Msg::Tips(_) => Topic::Tips,
         }
     }
 
@@ -371,6 +403,7 @@ impl Msg {
             Msg::ActiveSubtask(m) => serde_json::to_string(m),
             Msg::SubtaskEvent(m) => serde_json::to_string(m),
             Msg::SafetyStatus(m) => serde_json::to_string(m),
+            Msg::Tips(m) => serde_json::to_string(m),
             Msg::Cancel | Msg::Rearm => return Some("{}".into()),
             Msg::OperatorSay(text) | Msg::OperatorReply(text) => serde_json::to_string(&Words { text }),
             _ => return None,
@@ -389,6 +422,7 @@ impl Msg {
             Topic::ActiveSubtask => Msg::ActiveSubtask(serde_json::from_str(text).map_err(bad)?),
             Topic::SubtaskEvent => Msg::SubtaskEvent(serde_json::from_str(text).map_err(bad)?),
             Topic::SafetyStatus => Msg::SafetyStatus(serde_json::from_str(text).map_err(bad)?),
+            Topic::Tips => Msg::Tips(serde_json::from_str(text).map_err(bad)?),
             Topic::Cancel => Msg::Cancel,
             Topic::Rearm => Msg::Rearm,
             Topic::OperatorSay => {

@@ -468,6 +468,18 @@ fn schema(topic: Topic, commands: CommandType) -> Schema {
         // Dialogue turns (plain std_msgs/String over ROS).
         Topic::OperatorSay => json("sim2real/OperatorSay", &[("text", STRING)]),
         Topic::OperatorReply => json("sim2real/OperatorReply", &[("text", STRING)]),
+        Topic::Tips => json(
+            "sim2real/TipsUpdate",
+            &[
+                ("version", r#"{"type":"integer","minimum":0}"#),
+                ("tips", r#"{"type":"array","items":{"type":"string"}}"#),
+                (
+                    "avoid",
+                    r#"{"type":"array","items":{"type":"object","properties":{"subtask":{"type":"string"},"penalty":{"type":"number","minimum":0}},"required":["subtask","penalty"]}}"#,
+                ),
+                ("retrain", r#"{"type":"array","items":{"type":"string"}}"#),
+            ],
+        ),
     }
 }
 
@@ -726,8 +738,8 @@ impl Node for RecorderNode {
 mod tests {
     use super::*;
     use crate::runtime::msg::{
-        ActiveSubtask, DiagnosticLevel, GoalRequest, MissionPhase, MissionStatus, SafetyStatus,
-        SafetyVerdict, SubtaskEvent, SubtaskOutcome,
+        ActiveSubtask, Avoid, DiagnosticLevel, GoalRequest, MissionPhase, MissionStatus, SafetyStatus,
+        SafetyVerdict, SubtaskEvent, SubtaskOutcome, TipsUpdate,
     };
     use sim::{PlanarState, VelocityCmd};
 
@@ -874,6 +886,15 @@ mod tests {
             ),
             (0.15, Msg::OperatorSay("the \"green\" shed".into())),
             (0.16, Msg::OperatorReply("Go to shed_pond?".into())),
+            (
+                0.17,
+                Msg::Tips(TipsUpdate {
+                    version: 3,
+                    tips: vec!["Under rain avoid the gravel road.".into()],
+                    avoid: vec![Avoid { subtask: "a".into(), penalty: 1.0 }],
+                    retrain: vec!["b".into()],
+                }),
+            ),
         ]
     }
 
