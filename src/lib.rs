@@ -15,6 +15,7 @@ pub mod files;
 pub mod icrl;
 pub mod labyrinth;
 pub mod labyrinth_icrl;
+pub mod llm;
 pub mod pipeline;
 pub mod plot;
 pub mod ros;

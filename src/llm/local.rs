@@ -1,0 +1,188 @@
+//! A GGUF model run in process by llama.cpp (crate `llama-cpp-2`, feature `llm-local`).
+//!
+//! The request's JSON schema becomes a GBNF grammar (llama.cpp's own converter), and a grammar
+//! sampler followed by greedy choice decodes the answer, so the text always parses as JSON of the
+//! schema's shape (unless the token budget runs out first). The prompt follows the model's chat
+//! template (ChatML when the file has none). The model is loaded once; every request gets a fresh
+//! context on one thread, which makes answers deterministic. llama.cpp's own logging goes to
+//! `tracing` (target `llama-cpp-2`), quiet unless asked for.
+
+use super::error::excerpt;
+use super::{ChatBackend, JsonRequest, LlmError, extract_json};
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Settings of the in-process model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalConfig {
+    /// Context length in tokens (prompt + answer), 256..=32768.
+    pub n_ctx: u32,
+    /// CPU threads for llama.cpp, 1..=64. One thread is the deterministic default.
+    pub threads: u32,
+}
+
+impl Default for LocalConfig {
+    fn default() -> Self {
+        Self { n_ctx: 2048, threads: 1 }
+    }
+}
+
+/// llama.cpp's backend may be initialised once per process; every model shares it.
+fn backend() -> Result<&'static LlamaBackend, String> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// A GGUF chat model loaded in process.
+pub struct LocalBackend {
+    path: PathBuf,
+    model: LlamaModel,
+    config: LocalConfig,
+    /// Grammars by schema text: the conversion runs once per schema.
+    grammars: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for LocalBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalBackend").field("path", &self.path).field("config", &self.config).finish()
+    }
+}
+
+impl LocalBackend {
+    /// Loads the model file.
+    pub fn load(path: &Path, config: LocalConfig) -> Result<Self, LlmError> {
+        let err = |reason: String| LlmError::Model { path: path.display().to_string(), reason };
+        if !(256..=32768).contains(&config.n_ctx) {
+            return Err(err(format!("n_ctx {} is outside 256..=32768", config.n_ctx)));
+        }
+        if !(1..=64).contains(&config.threads) {
+            return Err(err(format!("threads {} is outside 1..=64", config.threads)));
+        }
+        if !path.is_file() {
+            return Err(err(
+                "no such model file (scripts/setup-llm.sh puts SmolLM2-135M-Instruct.Q4_1.gguf in \
+                 ~/.cache/sim2real/models)"
+                    .into(),
+            ));
+        }
+        let backend = backend().map_err(|e| err(format!("llama.cpp backend: {e}")))?;
+        let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
+            .map_err(|e| err(format!("cannot load the model: {e}")))?;
+        tracing::debug!(path = %path.display(), params = model.n_params(), "model loaded");
+        Ok(Self { path: path.to_path_buf(), model, config, grammars: HashMap::new() })
+    }
+
+    fn err(&self, reason: String) -> LlmError {
+        LlmError::Model { path: self.path.display().to_string(), reason }
+    }
+
+    /// The prompt text: the model's chat template, or ChatML without one.
+    fn prompt(&self, system: &str, user: &str) -> String {
+        let templated = (|| {
+            let template = self.model.chat_template(None).ok()?;
+            let messages = vec![
+                LlamaChatMessage::new("system".into(), system.into()).ok()?,
+                LlamaChatMessage::new("user".into(), user.into()).ok()?,
+            ];
+            self.model.apply_chat_template(&template, &messages, true).ok()
+        })();
+        templated.unwrap_or_else(|| {
+            format!("<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n")
+        })
+    }
+
+    fn grammar(&mut self, schema: &Value) -> Result<String, LlmError> {
+        let key = schema.to_string();
+        if let Some(g) = self.grammars.get(&key) {
+            return Ok(g.clone());
+        }
+        let g = llama_cpp_2::json_schema_to_grammar(&key)
+            .map_err(|e| self.err(format!("the schema cannot be turned into a grammar: {e}")))?;
+        self.grammars.insert(key, g.clone());
+        Ok(g)
+    }
+
+    /// Greedy, grammar-constrained generation; the answer text.
+    fn generate(&self, prompt: &str, grammar: &str, max_tokens: u32) -> Result<String, LlmError> {
+        let backend = backend().map_err(|e| self.err(format!("llama.cpp backend: {e}")))?;
+        let vocab = self.model.vocab();
+        let tokens = vocab.tokenize(prompt.as_bytes(), true, true);
+        let n_ctx = self.config.n_ctx as usize;
+        if tokens.is_empty() || tokens.len() + max_tokens as usize > n_ctx {
+            return Err(self.err(format!(
+                "prompt of {} tokens + {max_tokens} answer tokens does not fit the context of {n_ctx}",
+                tokens.len()
+            )));
+        }
+        let threads = i32::try_from(self.config.threads).unwrap_or(1);
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(self.config.n_ctx))
+            .with_n_batch(self.config.n_ctx)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        let mut ctx =
+            self.model.new_context(backend, params).map_err(|e| self.err(format!("context: {e}")))?;
+        let mut batch = LlamaBatch::new(n_ctx, 1);
+        let last = tokens.len() - 1;
+        for (i, t) in tokens.iter().enumerate() {
+            batch.add(*t, i as i32, &[0], i == last).map_err(|e| self.err(format!("batch: {e}")))?;
+        }
+        ctx.decode(&mut batch).map_err(|e| self.err(format!("decoding the prompt: {e}")))?;
+        let grammar_sampler = LlamaSampler::grammar(&self.model, grammar, "root")
+            .map_err(|e| self.err(format!("grammar sampler: {e}")))?;
+        let mut sampler = LlamaSampler::chain_simple([grammar_sampler, LlamaSampler::greedy()]);
+        let mut out: Vec<u8> = Vec::new();
+        let mut pos = tokens.len() as i32;
+        for _ in 0..max_tokens {
+            // `sample` also accepts the token into the grammar (accepting again would abort).
+            let token = sampler.sample(&ctx, batch.n_tokens() - 1);
+            if vocab.is_eog(token) {
+                break;
+            }
+            out.extend(vocab.token_to_piece(token, false, None));
+            batch.clear();
+            batch.add(token, pos, &[0], true).map_err(|e| self.err(format!("batch: {e}")))?;
+            pos += 1;
+            ctx.decode(&mut batch).map_err(|e| self.err(format!("decoding: {e}")))?;
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+}
+
+impl ChatBackend for LocalBackend {
+    fn complete_json(&mut self, request: &JsonRequest) -> Result<Value, LlmError> {
+        request.validate()?;
+        let grammar = self.grammar(&request.schema)?;
+        let prompt = self.prompt(&request.system, &request.user);
+        let text = self.generate(&prompt, &grammar, request.max_tokens)?;
+        tracing::debug!(answer = %text, "local model answered");
+        extract_json(&text).map_err(|reason| LlmError::BadAnswer {
+            source_name: self.path.display().to_string(),
+            reason,
+            excerpt: excerpt(&text, 200),
+        })
+    }
+
+    fn describe(&self) -> String {
+        let name = self
+            .path
+            .file_name()
+            .map_or_else(|| self.path.display().to_string(), |n| n.to_string_lossy().into_owned());
+        format!("{name} in process (llama.cpp, {} thread(s))", self.config.threads)
+    }
+}
