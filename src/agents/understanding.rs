@@ -8,14 +8,16 @@
 //! value belongs to its attribute. An answer that fails (or a timeout, or a transport error)
 //! costs the agent one turn of its budget and the utterance is read by the parser alone.
 //!
-//! Safety rules of the merge ([`merge`]): a stop word the parser finds always stops (the model is
-//! not even asked); the model may add a stop, never remove one; the answer to a confirmation is
-//! the parser's alone, so the model cannot make the "yes" that a commit needs; everything else
-//! the model contributes is evidence (constraints over catalog ids and values) for the belief.
+//! Safety rules of the merge ([`merge`]): the dialogue stops on the parser's stop words only: a
+//! stop word always wins (the model is not even asked), and the model's `stop` field is not acted
+//! on (a 135M model sets it at random; stopping stays predictable, and the robot does not move
+//! during a dialogue anyway). The answer to a confirmation is the parser's alone, so the model
+//! cannot make the "yes" that a commit needs. Everything else the model contributes is evidence
+//! (constraints over catalog ids and values) for the belief.
 
 use super::parser::{Constraint, Reading, Subject};
 use super::{Action, Attribute, Catalog};
-use crate::llm::{ChatBackend, JsonRequest};
+use crate::llm::{ChatBackend, JsonRequest, LlmError};
 use serde_json::{Map, Value, json};
 use std::fmt;
 
@@ -63,9 +65,9 @@ pub(crate) fn llm_line(backend: &str) -> String {
 pub struct LlmStats {
     /// Utterances sent to the model.
     pub calls: u64,
-    /// Answers that arrived but failed validation (not JSON, wrong shape, unknown id or value).
+    /// Answers that arrived but could not be used (not JSON, wrong shape, unknown id or value).
     pub invalid: u64,
-    /// Calls that returned no answer (timeout, connection, server error).
+    /// Calls that returned no answer (timeout, connection, server error status).
     pub errors: u64,
 }
 
@@ -127,9 +129,13 @@ impl LlmReader {
             seed: 0,
         };
         let value = self.backend.complete_json(&request).map_err(|e| {
-            self.stats.errors += 1;
+            match e {
+                LlmError::BadAnswer { .. } => self.stats.invalid += 1,
+                _ => self.stats.errors += 1,
+            }
             e.to_string()
         })?;
+        tracing::debug!(operator = text, %value, "model reading");
         validate(catalog, &value).map_err(|e| {
             self.stats.invalid += 1;
             format!("{e}, in {}", short(&value.to_string()))
@@ -274,10 +280,13 @@ fn expect_keys(obj: &Map<String, Value>, keys: &[&str], what: &str) -> Result<()
 /// The reading the agent acts on, from the parser's and the model's.
 pub fn merge(parser: Reading, llm: Reading, last: Option<&Action>) -> Reading {
     let mut r = parser;
-    r.stop |= llm.stop;
+    if llm.stop && !r.stop {
+        tracing::debug!("the model read a stop the parser did not hear; not acted on");
+    }
     // A confirmation's yes/no is the parser's alone (the model must not make a commit's "yes");
-    // for other questions the model's answer counts when the parser heard none.
-    if !r.yes && !r.no && !matches!(last, Some(Action::Confirm { .. })) {
+    // for other questions the model's answer counts when the parser understood nothing.
+    let parser_empty = !r.yes && !r.no && r.constraints.is_empty();
+    if parser_empty && !matches!(last, Some(Action::Confirm { .. })) {
         r.yes = llm.yes;
         r.no = llm.no;
     }
@@ -361,9 +370,10 @@ mod tests {
         // It may answer an attribute question the parser could not read.
         let ask = Action::Ask { attribute: Attribute::Colour, value: "green".into() };
         assert_eq!(merge(p.read("mhm"), llm_yes, Some(&ask)).answer(), Some(true));
-        // A parser stop survives a model that says otherwise.
-        let r = merge(p.read("cancel"), Reading::default(), None);
-        assert!(r.stop);
+        // A parser stop survives a model that says otherwise; the model alone does not stop.
+        assert!(merge(p.read("cancel"), Reading::default(), None).stop);
+        let llm_stop = Reading { stop: true, ..Reading::default() };
+        assert!(!merge(p.read("the green shed"), llm_stop, None).stop);
         // Model constraints are added once.
         let green = Constraint { subject: Subject::Attr(Attribute::Colour, "green".into()), negated: false };
         let r =
