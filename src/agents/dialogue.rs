@@ -380,6 +380,11 @@ impl DialogueAgent {
         self.last_fallback.as_deref()
     }
 
+    /// Agent turns used in this dialogue, including those lost to unusable model answers.
+    pub fn turns(&self) -> u32 {
+        self.state.turns
+    }
+
     /// Forgets the dialogue.
     pub fn reset(&mut self) {
         self.state = Tracker::new(&self.catalog);

@@ -227,12 +227,13 @@ pub fn evaluate_with_llm(
 }
 
 type LlmRun = (Box<dyn ChatBackend>, u64);
+type Evaluated = (Vec<Row>, Option<Box<dyn ChatBackend>>);
 
 fn evaluate_inner(
     scenario: &Scenario,
     cfg: &EvalConfig,
     mut llm: Option<LlmRun>,
-) -> Result<(Vec<Row>, Option<Box<dyn ChatBackend>>), AgentError> {
+) -> Result<Evaluated, AgentError> {
     if cfg.episodes == 0 {
         return Err(AgentError::OutOfRange { field: "episodes", allowed: "≥ 1", value: 0.0 });
     }

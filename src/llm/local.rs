@@ -102,7 +102,11 @@ impl LocalBackend {
             .with_n_threads(threads)
             .with_n_threads_batch(threads);
         let ctx = model.new_context(backend, params).map_err(|e| err(format!("context: {e}")))?;
-        let chatml = model.chat_template(None).ok().and_then(|t| t.to_string().ok()).is_none_or(|t| t.contains("<|im_start|>"));
+        let chatml = model
+            .chat_template(None)
+            .ok()
+            .and_then(|t| t.to_string().ok())
+            .is_none_or(|t| t.contains("<|im_start|>"));
         tracing::debug!(path = %path.display(), params = model.n_params(), chatml, "model loaded");
         Ok(Self {
             path: path.to_path_buf(),
@@ -134,7 +138,10 @@ impl LocalBackend {
             ];
             self.model.apply_chat_template(&template, &messages, true).ok()
         })();
-        (String::new(), templated.unwrap_or_else(|| format!("<|im_start|>system\n{system}<|im_end|>\n{rest}")))
+        (
+            String::new(),
+            templated.unwrap_or_else(|| format!("<|im_start|>system\n{system}<|im_end|>\n{rest}")),
+        )
     }
 
     fn grammar(&mut self, schema: &Value) -> Result<String, LlmError> {
@@ -160,7 +167,9 @@ impl LocalBackend {
         let mut batch = LlamaBatch::new(tokens.len().max(1), 1);
         let last = tokens.len().saturating_sub(1);
         for (i, t) in tokens.iter().enumerate() {
-            batch.add(*t, (start + i) as i32, &[0], i == last).map_err(|e| self.err(format!("batch: {e}")))?;
+            batch
+                .add(*t, (start + i) as i32, &[0], i == last)
+                .map_err(|e| self.err(format!("batch: {e}")))?;
         }
         self.ctx.decode(&mut batch).map_err(|e| self.err(format!("decoding: {e}")))
     }
@@ -168,7 +177,13 @@ impl LocalBackend {
     /// Greedy, grammar-constrained generation; the answer text. The system part's keys and
     /// values are computed once per system prompt (always as one batch from position 0, so
     /// every request sees the same cache whatever came before it).
-    fn generate(&mut self, system_part: &str, rest: &str, grammar: &str, max_tokens: u32) -> Result<String, LlmError> {
+    fn generate(
+        &mut self,
+        system_part: &str,
+        rest: &str,
+        grammar: &str,
+        max_tokens: u32,
+    ) -> Result<String, LlmError> {
         let vocab = self.model.vocab();
         let head = vocab.tokenize(system_part.as_bytes(), true, true);
         let tail = vocab.tokenize(rest.as_bytes(), head.is_empty(), true);
@@ -197,8 +212,8 @@ impl LocalBackend {
             .map_err(|e| self.err(format!("grammar sampler: {e}")))?;
         let mut sampler = LlamaSampler::chain_simple([grammar_sampler, LlamaSampler::greedy()]);
         let mut out: Vec<u8> = Vec::new();
-        let mut pos = head.len() + tail.len();
-        for _ in 0..max_tokens {
+        let start = head.len() + tail.len();
+        for pos in start..start + max_tokens as usize {
             // `sample` also accepts the token into the grammar (accepting again would abort).
             let token = sampler.sample(&self.ctx, -1);
             if vocab.is_eog(token) {
@@ -206,7 +221,6 @@ impl LocalBackend {
             }
             out.extend(vocab.token_to_piece(token, false, None));
             self.decode(&[token], pos)?;
-            pos += 1;
         }
         Ok(String::from_utf8_lossy(&out).into_owned())
     }
