@@ -9,7 +9,6 @@
 
 use serde_json::{Value, json};
 use sim2real::agents::dialogue::{DialogueAgent, DialogueConfig};
-use sim2real::agents::understanding::{self, SCHEMA_NAME};
 use sim2real::agents::{Action, Catalog, Targets, Understanding};
 use sim2real::llm::{ChatBackend, HttpBackend, HttpConfig, JsonRequest, LlmError, Structured};
 use sim2real::scenario::Scenario;
@@ -296,6 +295,7 @@ fn cli_bad_llm_specs_exit_2_and_say_what_is_accepted() {
 #[cfg(feature = "llm-local")]
 mod local {
     use super::*;
+    use sim2real::agents::understanding::{self, SCHEMA_NAME};
     use sim2real::llm::{LocalBackend, LocalConfig};
 
     /// The request the dialogue agent sends for one utterance.
