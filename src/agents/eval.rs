@@ -191,6 +191,9 @@ pub struct Row {
     pub score: f64,
     /// The language model's calls and unusable answers (`greedy+llm` rows).
     pub llm: Option<LlmStats>,
+    /// `greedy+llm` rows: the parser-only greedy agent on the same (fewer) episodes, the fair
+    /// comparison.
+    pub parser_only: Option<Metrics>,
 }
 
 /// The agent's assumed answer noise for an operator noise level: the true level, kept away from
@@ -268,7 +271,10 @@ fn evaluate_inner(
             results.push(("ppo", run_episodes(&mut game, &mut ppo, cfg.episodes, cfg.seed)));
         }
         let mut llm_stats = None;
+        let mut parser_only = None;
         if let Some((backend, episodes)) = llm.take() {
+            let mut greedy = DialogueAgent::new(catalog.clone(), agent_cfg)?;
+            parser_only = Some(run_episodes(&mut game, &mut greedy, episodes, cfg.seed));
             let understanding = Understanding::Llm(backend);
             let mut agent = DialogueAgent::with_understanding(catalog.clone(), agent_cfg, understanding)?;
             results.push(("greedy+llm", run_episodes(&mut game, &mut agent, episodes, cfg.seed)));
@@ -281,8 +287,9 @@ fn evaluate_inner(
         let worst = game_cfg.worst_return();
         for (agent, metrics) in results {
             let score = normalised_score(metrics.mean_return, worst, r.mean_return, best);
-            let llm = if agent == "greedy+llm" { llm_stats } else { None };
-            rows.push(Row { noise, agent, metrics, score, llm });
+            let (llm, parser_only) =
+                if agent == "greedy+llm" { (llm_stats, parser_only) } else { (None, None) };
+            rows.push(Row { noise, agent, metrics, score, llm, parser_only });
         }
     }
     Ok((rows, llm.map(|(b, _)| b)))
@@ -324,6 +331,17 @@ pub fn markdown(rows: &[Row]) -> String {
                 l.fallbacks(),
                 100.0 * l.fallback_rate()
             );
+            if let Some(p) = r.parser_only {
+                let _ = writeln!(
+                    s,
+                    "The parser-only `greedy` agent on the same {} episodes: success {:.1} %, mean \
+                     questions {:.3}, mean return {:.3}.",
+                    p.episodes,
+                    100.0 * p.success_rate,
+                    p.mean_questions,
+                    p.mean_return
+                );
+            }
         }
     }
     s

@@ -48,16 +48,18 @@ impl Default for HttpConfig {
 
 impl HttpConfig {
     fn validate(&self) -> Result<(), LlmError> {
-        let check = |field: &'static str, v: f64, lo_open: f64, hi: f64, allowed: &str| {
-            if v > lo_open && v <= hi {
+        // Written so that NaN fails every check.
+        let check = |field: &'static str, v: f64, ok: bool, allowed: &str| {
+            if ok {
                 Ok(())
             } else {
                 Err(LlmError::BadRequest { field, reason: format!("{v} is outside {allowed}") })
             }
         };
-        check("connect_timeout_s", self.connect_timeout_s, 0.0, 600.0, "(0, 600]")?;
-        check("timeout_s", self.timeout_s, 0.0, 3600.0, "(0, 3600]")?;
-        check("backoff_s", self.backoff_s, -1e-300, 60.0, "[0, 60]")?;
+        let (c, t, b) = (self.connect_timeout_s, self.timeout_s, self.backoff_s);
+        check("connect_timeout_s", c, c > 0.0 && c <= 600.0, "(0, 600]")?;
+        check("timeout_s", t, t > 0.0 && t <= 3600.0, "(0, 3600]")?;
+        check("backoff_s", b, (0.0..=60.0).contains(&b), "[0, 60]")?;
         if self.retries > 10 {
             return Err(LlmError::BadRequest {
                 field: "retries",
@@ -236,5 +238,24 @@ impl ChatBackend for HttpBackend {
             Some(m) => format!("{} (model {m})", self.base_url),
             None => self.base_url.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_settings_are_refused_by_name() {
+        for (config, field) in [
+            (HttpConfig { timeout_s: f64::NAN, ..HttpConfig::default() }, "timeout_s"),
+            (HttpConfig { connect_timeout_s: 0.0, ..HttpConfig::default() }, "connect_timeout_s"),
+            (HttpConfig { backoff_s: -1.0, ..HttpConfig::default() }, "backoff_s"),
+            (HttpConfig { retries: 11, ..HttpConfig::default() }, "retries"),
+        ] {
+            let e = HttpBackend::new("http://127.0.0.1:1/v1", config).unwrap_err().to_string();
+            assert!(e.contains(field), "{e}");
+        }
+        assert!(HttpBackend::new("ftp://x/v1", HttpConfig::default()).is_err());
     }
 }

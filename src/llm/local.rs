@@ -5,8 +5,8 @@
 //! schema's shape (unless the token budget runs out first). The prompt follows the model's chat
 //! template (ChatML when the file has none). The model is loaded once and runs on one thread,
 //! which makes answers deterministic; the keys and values of the system prompt are computed once
-//! and kept in the context (callers send the same long system prompt with every short question). llama.cpp's own logging goes to
-//! `tracing` (target `llama-cpp-2`), quiet unless asked for.
+//! and kept in the context (callers send the same long system prompt with every short question).
+//! llama.cpp's own log goes to `tracing` only when debug logging is on (`RUST_LOG=debug`).
 
 use super::error::excerpt;
 use super::{ChatBackend, JsonRequest, LlmError, extract_json};
@@ -44,7 +44,10 @@ fn backend() -> Result<&'static LlamaBackend, String> {
     static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
     BACKEND
         .get_or_init(|| {
-            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            // llama.cpp reports every load at INFO (a hundred lines); forward its log only when
+            // debug logging is on, so the console stays readable.
+            let verbose = tracing::enabled!(tracing::Level::DEBUG);
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default().with_logs_enabled(verbose));
             LlamaBackend::init().map_err(|e| e.to_string())
         })
         .as_ref()
