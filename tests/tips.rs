@@ -274,17 +274,17 @@ fn own_tips_raise_success_in_a_blocked_yard() {
 }
 
 #[test]
-fn eval_tips_refuses_an_uncertified_bundle_and_an_unwired_llm() {
+fn eval_tips_refuses_an_uncertified_bundle_and_a_bad_llm_spec() {
     // The yard's own directory holds the scenario but no certificate.
     let out = sim2real(&["eval-tips", "scenarios/warthog_yard/scenario.yaml", "--episodes", "1"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("certificate"), "{stderr}");
     let scenario = format!("{BUNDLE}/scenario.yaml");
-    let out = sim2real(&["eval-tips", &scenario, "--llm", "http://localhost:8080/v1"]);
+    let out = sim2real(&["eval-tips", &scenario, "--llm", "ftp://localhost:8080/v1"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("not wired yet"), "{stderr}");
+    assert!(stderr.contains("ftp://localhost:8080/v1"), "{stderr}");
 }
 
 #[test]

@@ -18,6 +18,7 @@
 
 use super::error::check_range;
 use super::parser::{Parser, Reading, Subject};
+use super::understanding::{self, LlmReader, LlmStats, Understanding};
 use super::waypoint_game::History;
 use super::{Action, AgentError, Attribute, Catalog};
 use crate::scenario::WaypointId;
@@ -314,28 +315,80 @@ impl Tracker {
 }
 
 /// The greedy information-gain dialogue agent.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DialogueAgent {
     catalog: Catalog,
     parser: Parser,
     config: DialogueConfig,
     pool: Vec<Action>,
     state: Tracker,
+    /// The language model, when the agent reads with one ([`Understanding::Llm`]).
+    llm: Option<LlmReader>,
+    /// Why the model's reading of the last utterance was not used, if it was not.
+    last_fallback: Option<String>,
 }
 
 impl DialogueAgent {
-    /// An agent over the catalog's targets.
+    /// An agent over the catalog's targets that reads with the deterministic parser.
     pub fn new(catalog: Catalog, config: DialogueConfig) -> Result<Self, AgentError> {
+        Self::with_understanding(catalog, config, Understanding::Parser)
+    }
+
+    /// An agent that reads operator text with `understanding` (a language model's readings are
+    /// checked against the catalog and merged with the parser's; see [`understanding`]).
+    pub fn with_understanding(
+        catalog: Catalog,
+        config: DialogueConfig,
+        understanding: Understanding,
+    ) -> Result<Self, AgentError> {
         config.validate()?;
         let parser = Parser::new(&catalog);
         let pool = question_pool(&catalog);
         let state = Tracker::new(&catalog);
-        Ok(Self { catalog, parser, config, pool, state })
+        let llm = match understanding {
+            Understanding::Parser => None,
+            Understanding::Llm(backend) => Some(LlmReader::new(&catalog, backend)),
+        };
+        Ok(Self { catalog, parser, config, pool, state, llm, last_fallback: None })
+    }
+
+    /// Gives the understanding back (to reuse a loaded model in another agent).
+    pub fn into_understanding(self) -> Understanding {
+        match self.llm {
+            None => Understanding::Parser,
+            Some(reader) => Understanding::Llm(reader.into_backend()),
+        }
+    }
+
+    /// What reads the operator's words, in one line.
+    pub fn understanding(&self) -> String {
+        match &self.llm {
+            None => understanding::PARSER_LINE.into(),
+            Some(r) => understanding::llm_line(&r.describe()),
+        }
+    }
+
+    /// Counts of the language model's calls and unusable answers since the agent was built
+    /// (kept across [`DialogueAgent::reset`]); `None` without a model.
+    pub fn llm_stats(&self) -> Option<LlmStats> {
+        self.llm.as_ref().map(|r| r.stats)
+    }
+
+    /// Why the model's reading of the last utterance was unusable (the parser's reading was used
+    /// and the agent lost one turn); `None` when it was used or there is no model.
+    pub fn last_fallback(&self) -> Option<&str> {
+        self.last_fallback.as_deref()
+    }
+
+    /// Agent turns used in this dialogue, including those lost to unusable model answers.
+    pub fn turns(&self) -> u32 {
+        self.state.turns
     }
 
     /// Forgets the dialogue.
     pub fn reset(&mut self) {
         self.state = Tracker::new(&self.catalog);
+        self.last_fallback = None;
     }
 
     /// The parser the agent reads with.
@@ -345,8 +398,7 @@ impl DialogueAgent {
 
     /// Reads one operator utterance and replies (for a live dialogue without a [`History`]).
     pub fn respond(&mut self, operator_text: &str) -> Action {
-        let r = self.parser.read(operator_text);
-        self.state.absorb(&self.catalog, &r, self.config.answer_noise, self.config.confirm_noise);
+        self.hear(operator_text);
         let a = self.decide();
         self.state.record(&a);
         a
@@ -354,11 +406,39 @@ impl DialogueAgent {
 
     /// Reads the new operator turns of an LMRL-style history and replies.
     pub fn act(&mut self, history: &History) -> Action {
-        let (eps, eps_c) = (self.config.answer_noise, self.config.confirm_noise);
-        self.state.read_history(&self.catalog, &self.parser, history, eps, eps_c);
+        if history.len() < self.state.seen {
+            self.reset();
+        }
+        for u in &history[self.state.seen..] {
+            if !u.is_action {
+                self.hear(&u.text);
+            }
+        }
+        self.state.seen = history.len();
         let a = self.decide();
         self.state.record(&a);
         a
+    }
+
+    /// Reads one utterance (parser, and the model when there is one) into the belief. An unusable
+    /// model answer costs one turn of the budget.
+    fn hear(&mut self, text: &str) {
+        let parsed = self.parser.read(text);
+        self.last_fallback = None;
+        let reading = match &mut self.llm {
+            // A stop word needs no second opinion: it wins whatever a model would say.
+            Some(llm) if !parsed.stop => match llm.read(&self.catalog, self.state.last.as_ref(), text) {
+                Ok(read) => understanding::merge(parsed, read, self.state.last.as_ref()),
+                Err(why) => {
+                    tracing::debug!(%why, "language model answer unusable; the parser's reading is used");
+                    self.state.turns += 1;
+                    self.last_fallback = Some(why);
+                    parsed
+                }
+            },
+            _ => parsed,
+        };
+        self.state.absorb(&self.catalog, &reading, self.config.answer_noise, self.config.confirm_noise);
     }
 
     /// The current belief: (waypoint id, probability) per target.

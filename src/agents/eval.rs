@@ -13,8 +13,10 @@
 use super::baselines::{OptimalQuestioner, RandomQuestioner};
 use super::dialogue::{DialogueAgent, DialogueConfig};
 use super::learned::{self, LearnedAgent};
+use super::understanding::{LlmStats, Understanding};
 use super::waypoint_game::{GameConfig, History, Outcome, WaypointGame};
 use super::{Action, AgentError, Catalog, Targets};
+use crate::llm::ChatBackend;
 use crate::scenario::Scenario;
 use std::fmt::Write as _;
 
@@ -181,12 +183,17 @@ impl Default for EvalConfig {
 pub struct Row {
     /// Operator answer noise.
     pub noise: f64,
-    /// `random`, `greedy`, `optimal` or `ppo`.
+    /// `random`, `greedy`, `optimal`, `ppo` or `greedy+llm`.
     pub agent: &'static str,
     /// What it achieved.
     pub metrics: Metrics,
     /// Normalised score.
     pub score: f64,
+    /// The language model's calls and unusable answers (`greedy+llm` rows).
+    pub llm: Option<LlmStats>,
+    /// `greedy+llm` rows: the parser-only greedy agent on the same (fewer) episodes, the fair
+    /// comparison.
+    pub parser_only: Option<Metrics>,
 }
 
 /// The agent's assumed answer noise for an operator noise level: the true level, kept away from
@@ -203,6 +210,33 @@ pub fn assumed_confirm_noise(noise: f64) -> f64 {
 
 /// Random, greedy and optimal agents at noise 0 and at `noise`.
 pub fn evaluate(scenario: &Scenario, cfg: &EvalConfig) -> Result<Vec<Row>, AgentError> {
+    evaluate_inner(scenario, cfg, None).map(|(rows, _)| rows)
+}
+
+/// [`evaluate`] plus a `greedy+llm` row at each noise level: the greedy agent reading with the
+/// language model (and the parser as fallback) on the first `llm_episodes` episodes (the same
+/// episodes as the other rows' first ones). Gives the backend back.
+pub fn evaluate_with_llm(
+    scenario: &Scenario,
+    cfg: &EvalConfig,
+    backend: Box<dyn ChatBackend>,
+    llm_episodes: u64,
+) -> Result<(Vec<Row>, Box<dyn ChatBackend>), AgentError> {
+    if llm_episodes == 0 {
+        return Err(AgentError::OutOfRange { field: "llm_episodes", allowed: "≥ 1", value: 0.0 });
+    }
+    let (rows, backend) = evaluate_inner(scenario, cfg, Some((backend, llm_episodes)))?;
+    Ok((rows, backend.expect("evaluate_inner gives the backend back")))
+}
+
+type LlmRun = (Box<dyn ChatBackend>, u64);
+type Evaluated = (Vec<Row>, Option<Box<dyn ChatBackend>>);
+
+fn evaluate_inner(
+    scenario: &Scenario,
+    cfg: &EvalConfig,
+    mut llm: Option<LlmRun>,
+) -> Result<Evaluated, AgentError> {
     if cfg.episodes == 0 {
         return Err(AgentError::OutOfRange { field: "episodes", allowed: "≥ 1", value: 0.0 });
     }
@@ -236,14 +270,29 @@ pub fn evaluate(scenario: &Scenario, cfg: &EvalConfig) -> Result<Vec<Row>, Agent
             let mut ppo = LearnedAgent::new(policy, catalog.clone(), agent_cfg)?;
             results.push(("ppo", run_episodes(&mut game, &mut ppo, cfg.episodes, cfg.seed)));
         }
+        let mut llm_stats = None;
+        let mut parser_only = None;
+        if let Some((backend, episodes)) = llm.take() {
+            let mut greedy = DialogueAgent::new(catalog.clone(), agent_cfg)?;
+            parser_only = Some(run_episodes(&mut game, &mut greedy, episodes, cfg.seed));
+            let understanding = Understanding::Llm(backend);
+            let mut agent = DialogueAgent::with_understanding(catalog.clone(), agent_cfg, understanding)?;
+            results.push(("greedy+llm", run_episodes(&mut game, &mut agent, episodes, cfg.seed)));
+            llm_stats = agent.llm_stats();
+            if let Understanding::Llm(backend) = agent.into_understanding() {
+                llm = Some((backend, episodes));
+            }
+        }
         let best = *optimal_noise_free.get_or_insert(o.mean_return);
         let worst = game_cfg.worst_return();
         for (agent, metrics) in results {
             let score = normalised_score(metrics.mean_return, worst, r.mean_return, best);
-            rows.push(Row { noise, agent, metrics, score });
+            let (llm, parser_only) =
+                if agent == "greedy+llm" { (llm_stats, parser_only) } else { (None, None) };
+            rows.push(Row { noise, agent, metrics, score, llm, parser_only });
         }
     }
-    Ok(rows)
+    Ok((rows, llm.map(|(b, _)| b)))
 }
 
 /// The table as Markdown.
@@ -266,6 +315,34 @@ pub fn markdown(rows: &[Row]) -> String {
             m.mean_return,
             r.score
         );
+    }
+    for r in rows {
+        if let Some(l) = r.llm {
+            let _ = writeln!(
+                s,
+                "\n`greedy+llm` at noise {:.2} ({} episodes): {} LLM calls, {} invalid answers, {} \
+                 errors (timeouts, transport); {} fallbacks to the parser ({:.1} % of calls), each \
+                 costing the agent one turn.",
+                r.noise,
+                r.metrics.episodes,
+                l.calls,
+                l.invalid,
+                l.errors,
+                l.fallbacks(),
+                100.0 * l.fallback_rate()
+            );
+            if let Some(p) = r.parser_only {
+                let _ = writeln!(
+                    s,
+                    "The parser-only `greedy` agent on the same {} episodes: success {:.1} %, mean \
+                     questions {:.3}, mean return {:.3}.",
+                    p.episodes,
+                    100.0 * p.success_rate,
+                    p.mean_questions,
+                    p.mean_return
+                );
+            }
+        }
     }
     s
 }

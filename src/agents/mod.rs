@@ -6,7 +6,10 @@
 //! attribute constraints, waypoint mentions, words it did not understand). The
 //! [`dialogue::DialogueAgent`] keeps a Bayesian belief over the targets, updates it from each
 //! reading and replies with one [`Action`]: a question, a confirmation request, a commit to a
-//! waypoint, or stop. The [`waypoint_game::WaypointGame`] is an LMRL-Gym-shaped text environment
+//! waypoint, or stop. With an [`Understanding::Llm`] a language model reads each utterance too,
+//! through a JSON schema built from the catalog; its answer is re-validated and merged with the
+//! parser's reading ([`understanding`]), and an unusable answer costs a turn. The
+//! [`waypoint_game::WaypointGame`] is an LMRL-Gym-shaped text environment
 //! (Guess-the-Waypoint) with a simulated, noisy operator; [`baselines`] holds the random-question
 //! baseline and the exact optimal questioner; [`learned`] trains a small PPO move policy inside
 //! the same protocol; [`eval`] runs episodes and computes the LMRL-Gym normalised score.
@@ -27,10 +30,12 @@ pub mod eval;
 pub mod learned;
 pub mod parser;
 pub mod tips;
+pub mod understanding;
 pub mod waypoint_game;
 
 pub use action::Action;
 pub use error::AgentError;
+pub use understanding::{LlmStats, Understanding};
 
 use crate::scenario::{Scenario, WaypointId};
 use std::fmt;

@@ -1,6 +1,8 @@
 //! `sim2real eval-dialogue`: the Guess-the-Waypoint evaluation (random, greedy, optimal agents at
-//! noise 0 and at `--noise`) as a Markdown table; deterministic for a seed. `--timing` adds the
-//! greedy agent's reply latency (wall clock, measured here in the binary, never in the library).
+//! noise 0 and at `--noise`) as a Markdown table; deterministic for a seed. `--llm SPEC` adds a
+//! `greedy+llm` row per noise level (`--llm-episodes`, default 100: DESIGN §9). `--timing` adds
+//! the greedy agent's reply latency, and the `greedy+llm` agent's with `--llm` (wall clock,
+//! measured here in the binary, never in the library).
 
 use super::{Code, Failure};
 use anyhow::anyhow;
@@ -8,7 +10,8 @@ use clap::ValueEnum;
 use sim2real::agents::dialogue::{DialogueAgent, DialogueConfig};
 use sim2real::agents::eval::{self, EvalConfig};
 use sim2real::agents::waypoint_game::{GameConfig, WaypointGame};
-use sim2real::agents::{Catalog, Targets};
+use sim2real::agents::{Catalog, Targets, Understanding};
+use sim2real::llm::{self, LlmSpec};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -45,9 +48,13 @@ pub struct Args {
     /// Penalty for committing to the wrong waypoint (reward −P).
     #[arg(long, default_value_t = 10.0)]
     wrong_commit_penalty: f64,
-    /// Language model for an LLM row: only `none` until the LLM client exists.
+    /// Language model for a `greedy+llm` row: `none`, `http://HOST:PORT/v1[?model=NAME]`
+    /// (OpenAI-compatible server) or `local:PATH.gguf` (feature `llm-local`).
     #[arg(long, default_value = "none")]
     llm: String,
+    /// Episodes of the `greedy+llm` rows (≥ 1).
+    #[arg(long, default_value_t = 100)]
+    llm_episodes: u64,
     /// Also train the PPO move policy for this many steps per noise level and add a `ppo` row.
     #[arg(long)]
     ppo_steps: Option<u64>,
@@ -57,15 +64,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<Code, Failure> {
-    if args.llm != "none" {
-        return Err(Failure::invalid(anyhow!(
-            "--llm: {:?} is not supported yet; only `none` (the deterministic agents) is",
-            args.llm
-        )));
-    }
     if args.episodes == 0 {
         return Err(Failure::invalid(anyhow!("--episodes: 0 is outside ≥ 1")));
     }
+    if args.llm_episodes == 0 {
+        return Err(Failure::invalid(anyhow!("--llm-episodes: 0 is outside ≥ 1")));
+    }
+    let spec = LlmSpec::parse(&args.llm).map_err(Failure::invalid)?;
     let scenario = super::load(&args.scenario)?;
     let targets = match args.targets {
         TargetsArg::Goals => Targets::Goals,
@@ -87,7 +92,19 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         game,
         ppo_steps: args.ppo_steps,
     };
-    let rows = eval::evaluate(&scenario, &cfg).map_err(|e| Failure::invalid(anyhow!(e)))?;
+    let backend = llm::open(&spec).map_err(Failure::invalid)?;
+    let llm_line = backend.as_ref().map(|b| b.describe());
+    let (rows, backend) = match backend {
+        None => (eval::evaluate(&scenario, &cfg).map_err(|e| Failure::invalid(anyhow!(e)))?, None),
+        Some(b) => {
+            let (rows, b) = eval::evaluate_with_llm(&scenario, &cfg, b, args.llm_episodes)
+                .map_err(|e| Failure::invalid(anyhow!(e)))?;
+            (rows, Some(b))
+        }
+    };
+    if let Some(line) = &llm_line {
+        println!("greedy+llm reads with {line}; {} episodes per greedy+llm row", args.llm_episodes);
+    }
     println!(
         "Guess-the-Waypoint on {} ({} targets: {:?}), {} episodes per row, seed {}, turn limit {}, \
          wrong-commit penalty {}, confirmation noise {}\n",
@@ -110,32 +127,56 @@ pub fn run(args: Args) -> Result<Code, Failure> {
             turn_limit: args.turn_limit,
             ..DialogueConfig::default()
         };
-        let mut agent = DialogueAgent::new(catalog, agent_cfg).map_err(|e| Failure::invalid(anyhow!(e)))?;
-        let mut samples_us: Vec<f64> = Vec::new();
-        for i in 0..args.episodes {
-            let mut history = game.reset(eval::episode_seed(args.seed, i));
-            agent.reset();
-            loop {
-                let t0 = Instant::now();
-                let action = agent.act(&history);
-                samples_us.push(t0.elapsed().as_secs_f64() * 1e6);
-                let step = game.step(&action.to_string());
-                history = step.history;
-                if step.done {
-                    break;
-                }
-            }
+        let mut agent =
+            DialogueAgent::new(catalog.clone(), agent_cfg).map_err(|e| Failure::invalid(anyhow!(e)))?;
+        let samples_us = reply_latencies_us(&mut agent, &mut game, args.episodes, args.seed);
+        print_latency("greedy", &samples_us, args.noise, "µs", 1.0);
+        if let Some(b) = backend {
+            let mut agent = DialogueAgent::with_understanding(catalog, agent_cfg, Understanding::Llm(b))
+                .map_err(|e| Failure::invalid(anyhow!(e)))?;
+            let samples_us = reply_latencies_us(&mut agent, &mut game, args.llm_episodes, args.seed);
+            print_latency("greedy+llm", &samples_us, args.noise, "ms", 1e-3);
         }
-        samples_us.sort_by(f64::total_cmp);
-        let q = |f: f64| samples_us[((samples_us.len() - 1) as f64 * f).round() as usize];
-        println!(
-            "\ngreedy reply latency over {} replies (noise {}): p50 {:.1} µs, p99 {:.1} µs, max {:.1} µs",
-            samples_us.len(),
-            args.noise,
-            q(0.5),
-            q(0.99),
-            q(1.0)
-        );
     }
     Ok(Code::Success)
+}
+
+/// Wall-clock time of each `act` call over `episodes` episodes, microseconds.
+fn reply_latencies_us(
+    agent: &mut DialogueAgent,
+    game: &mut WaypointGame,
+    episodes: u64,
+    seed: u64,
+) -> Vec<f64> {
+    let mut samples_us: Vec<f64> = Vec::new();
+    for i in 0..episodes {
+        let mut history = game.reset(eval::episode_seed(seed, i));
+        agent.reset();
+        loop {
+            let t0 = Instant::now();
+            let action = agent.act(&history);
+            samples_us.push(t0.elapsed().as_secs_f64() * 1e6);
+            let step = game.step(&action.to_string());
+            history = step.history;
+            if step.done {
+                break;
+            }
+        }
+    }
+    samples_us.sort_by(f64::total_cmp);
+    samples_us
+}
+
+fn print_latency(agent: &str, sorted_us: &[f64], noise: f64, unit: &str, scale: f64) {
+    if sorted_us.is_empty() {
+        return;
+    }
+    let q = |f: f64| scale * sorted_us[((sorted_us.len() - 1) as f64 * f).round() as usize];
+    println!(
+        "\n{agent} reply latency over {} replies (noise {noise}): p50 {:.1} {unit}, p99 {:.1} {unit}, max {:.1} {unit}",
+        sorted_us.len(),
+        q(0.5),
+        q(0.99),
+        q(1.0)
+    );
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use sim2real::agents::tips::suite::{self, Cell, Condition, EvalConfig, EvalResults, Role, Suite};
-use sim2real::agents::tips::{Action, IntrospectConfig, Scope, TipsError, TipsPlanner};
+use sim2real::agents::tips::{Action, IntrospectConfig, LlmRewriter, Scope, TipsError, TipsPlanner};
 use sim2real::runtime::Deployment;
 
 use super::{Code, Failure};
@@ -28,7 +28,8 @@ pub struct Args {
     /// Expert demonstrations recorded per certified route (successful ones are kept).
     #[arg(long, default_value_t = 8)]
     demos: usize,
-    /// Language backend that rewrites tip texts: `none` (deterministic texts).
+    /// Language model that words the tips (`none`, `http://HOST:PORT/v1`, `local:PATH.gguf`); the
+    /// rules, and so the results, are the same with any.
     #[arg(long, default_value = "none")]
     llm: String,
     /// Write the tip stores and results.json here.
@@ -54,13 +55,7 @@ fn tips_error(e: TipsError) -> Failure {
 }
 
 pub fn run(args: Args) -> Result<Code, Failure> {
-    if args.llm != "none" {
-        let msg = format!(
-            "--llm {}: the LLM tip rewriter is not wired yet; use `none` (deterministic introspection)",
-            args.llm
-        );
-        return Err(Failure::invalid(anyhow::anyhow!(msg)));
-    }
+    let spec = sim2real::llm::LlmSpec::parse(&args.llm).map_err(Failure::invalid)?;
     if args.episodes == 0 {
         return Err(Failure::invalid(anyhow::anyhow!("--episodes must be at least 1")));
     }
@@ -83,6 +78,10 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         deployment.routes(&v.goal).map_err(super::mission::refusal)?;
     }
     let mut planner = TipsPlanner::new(Arc::clone(&deployment), IntrospectConfig::default());
+    if let Some(backend) = sim2real::llm::open(&spec).map_err(Failure::invalid)? {
+        eprintln!("eval-tips: tip texts worded by {}", backend.describe());
+        planner = planner.with_rewriter(Box::new(LlmRewriter::new(backend)));
+    }
     for v in &suite.variants {
         planner.add_variant(v.overlay.name(), &v.world);
     }

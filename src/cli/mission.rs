@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::ValueEnum;
+use sim2real::agents::Understanding;
 use sim2real::agents::tips::{IntrospectConfig, TipStore, TipsPlanner};
 use sim2real::ros::{RosError, TwistKind};
 use sim2real::runtime::deployment::{DeployError, Deployment};
@@ -43,7 +44,9 @@ pub struct Args {
     /// Start with the dialogue agent asking on standard input.
     #[arg(long)]
     interactive: bool,
-    /// Language backend of the dialogue: `none` (the deterministic parser; the only one built).
+    /// Language model reading the operator's words besides the parser: `none`,
+    /// `http://HOST:PORT/v1[?model=NAME]` (OpenAI-compatible server) or `local:PATH.gguf`
+    /// (feature `llm-local`).
     #[arg(long, default_value = "none")]
     llm: String,
     /// Simulator playing the robot.
@@ -123,19 +126,21 @@ pub fn run(args: Args) -> Result<Code, Failure> {
             parse_pose(text).map_err(|e| Failure::invalid(anyhow::anyhow!("--start-pose {text}: {e}")))?,
         ),
     };
-    if args.llm != "none" {
-        let msg = format!("--llm {}: only `none` (the deterministic parser) is built", args.llm);
-        return Err(Failure::invalid(anyhow::anyhow!(msg)));
-    }
+    let spec = sim2real::llm::LlmSpec::parse(&args.llm).map_err(Failure::invalid)?;
     let deployment = Arc::new(Deployment::open(&args.bundle, args.allow_unverified).map_err(refusal)?);
     let goal = match &args.goal {
         Some(goal) => goal.clone(),
         None => {
+            let understanding = match sim2real::llm::open(&spec).map_err(Failure::invalid)? {
+                Some(backend) => Understanding::Llm(backend),
+                None => Understanding::Parser,
+            };
             let stdin = std::io::stdin();
             let said = super::chat::converse(
                 deployment.bundle().scenario(),
                 args.say.as_deref(),
                 &mut stdin.lock(),
+                understanding,
             )?;
             match said {
                 Some(goal) => goal,

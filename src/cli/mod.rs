@@ -95,7 +95,9 @@ enum Command {
     Chat {
         /// Bundle directory.
         bundle: PathBuf,
-        /// Language backend: `none` (the deterministic parser; the only one built).
+        /// Language model reading the operator's words besides the parser: `none`,
+        /// `http://HOST:PORT/v1[?model=NAME]` (OpenAI-compatible server) or `local:PATH.gguf`
+        /// (feature `llm-local`).
         #[arg(long, default_value = "none")]
         llm: String,
     },

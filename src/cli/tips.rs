@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use sim2real::agents::tips::{IntrospectConfig, Source, TipStore, TipsError, TipsPlanner, read_missions};
+use sim2real::agents::tips::{
+    IntrospectConfig, LlmRewriter, Source, TipStore, TipsError, TipsPlanner, read_missions,
+};
 use sim2real::runtime::Deployment;
 
 use super::{Code, Failure};
@@ -27,6 +29,10 @@ pub struct Args {
     /// Write merged feature tips (across variants) instead of per-subtask tips.
     #[arg(long)]
     merged: bool,
+    /// Language model that words new tips (`none`: the deterministic words; `http://HOST:PORT/v1`;
+    /// `local:PATH.gguf`). An unusable answer keeps the deterministic words.
+    #[arg(long, default_value = "none")]
+    llm: String,
     /// Go back to the previous version of the store instead.
     #[arg(long, conflicts_with_all = ["missions", "expert", "merged"])]
     rollback: bool,
@@ -35,6 +41,10 @@ pub struct Args {
 pub fn run(args: Args) -> Result<Code, Failure> {
     let deployment = Arc::new(Deployment::open(&args.bundle, false).map_err(super::mission::refusal)?);
     let mut planner = TipsPlanner::new(Arc::clone(&deployment), IntrospectConfig::default());
+    let spec = sim2real::llm::LlmSpec::parse(&args.llm).map_err(Failure::invalid)?;
+    if let Some(backend) = sim2real::llm::open(&spec).map_err(Failure::invalid)? {
+        planner = planner.with_rewriter(Box::new(LlmRewriter::new(backend)));
+    }
     let invalid = |e: TipsError| Failure::invalid(e);
     if args.rollback {
         let mut store = TipStore::load(&args.store, planner.check()).map_err(invalid)?;

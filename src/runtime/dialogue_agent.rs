@@ -9,9 +9,9 @@
 
 use super::deployment::Deployment;
 use super::msg::{GoalRequest, MissionPhase, Msg, Topic};
-use super::node::{Node, Outbox, ParamSpec};
+use super::node::{Node, Outbox, ParamSpec, ParamValue};
 use crate::agents::dialogue::{DialogueAgent, DialogueConfig};
-use crate::agents::{Action, AgentError, Catalog, Targets};
+use crate::agents::{Action, AgentError, Catalog, Targets, Understanding};
 
 /// The dialogue agent node.
 #[derive(Debug)]
@@ -25,15 +25,21 @@ pub struct DialogueNode {
 pub fn params() -> Vec<ParamSpec> {
     let mut p = super::policy_executor::params();
     p.retain(|s| matches!(s.name, "bundle" | "allow_unverified"));
+    p.push(ParamSpec {
+        name: "llm",
+        default: ParamValue::String("none".into()),
+        doc: "language model that helps read the operator (`none`: the parser; `http://HOST:PORT/v1`; `local:PATH.gguf`)",
+    });
     p
 }
 
 impl DialogueNode {
-    /// An agent over the goals `deployment` may drive to.
-    pub fn new(deployment: &Deployment) -> Result<DialogueNode, AgentError> {
+    /// An agent over the goals `deployment` may drive to, reading with `understanding`.
+    pub fn new(deployment: &Deployment, understanding: Understanding) -> Result<DialogueNode, AgentError> {
         let mut catalog = Catalog::new(deployment.bundle().scenario(), Targets::Goals)?;
         catalog.retain_targets(|id| deployment.routes(id.as_str()).is_ok())?;
-        Ok(DialogueNode { agent: DialogueAgent::new(catalog, DialogueConfig::default())?, told: None })
+        let agent = DialogueAgent::with_understanding(catalog, DialogueConfig::default(), understanding)?;
+        Ok(DialogueNode { agent, told: None })
     }
 }
 
@@ -90,7 +96,8 @@ mod tests {
 
     fn node() -> DialogueNode {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/warthog_yard/bundle");
-        DialogueNode::new(&Deployment::open(&dir, false).expect("the yard bundle opens")).expect("node")
+        let deployment = Deployment::open(&dir, false).expect("the yard bundle opens");
+        DialogueNode::new(&deployment, Understanding::Parser).expect("node")
     }
 
     fn say(n: &mut DialogueNode, text: &str) -> Vec<Msg> {

@@ -16,7 +16,9 @@ use super::recorder::{self, RecorderNode};
 use super::safety::{self, SafetyNode};
 use super::sim_bridge::{self, SimBridge};
 use super::tips_planner::{self, TipsPlannerNode};
+use crate::agents::Understanding;
 use crate::bundle::Bundle;
+use crate::llm::LlmSpec;
 
 /// Every node, in launch order.
 pub const NODE_NAMES: [&str; 7] = [
@@ -48,6 +50,9 @@ pub enum BuildError {
     /// The dialogue agent has no goal to talk about.
     #[error("dialogue_agent: {0}")]
     Agent(#[from] crate::agents::AgentError),
+    /// The language model could not be opened.
+    #[error("llm: {0}")]
+    Llm(#[from] crate::llm::LlmError),
     /// The tip store does not load.
     #[error("tips_planner: {0}")]
     Tips(#[from] crate::agents::tips::TipsError),
@@ -123,7 +128,14 @@ pub fn build(name: &str, p: &Params) -> Result<Box<dyn Node>, BuildError> {
             }
             Box::new(SimBridge::new(bundle.scenario(), fidelity, seed, start)?)
         }
-        "dialogue_agent" => Box::new(DialogueNode::new(&*deployment(p)?)?),
+        "dialogue_agent" => {
+            let spec = LlmSpec::parse(p.string("llm")?)?;
+            let understanding = match crate::llm::open(&spec)? {
+                Some(backend) => Understanding::Llm(backend),
+                None => Understanding::Parser,
+            };
+            Box::new(DialogueNode::new(&*deployment(p)?, understanding)?)
+        }
         "tips_planner" => Box::new(TipsPlannerNode::from_params(deployment(p)?, p)?),
         "recorder" => {
             Box::new(RecorderNode::from_params(p).map_err(|e| BuildError::Recorder(e.to_string()))?)

@@ -16,8 +16,9 @@ use super::deployment::Deployment;
 use super::msg::{Avoid, MissionPhase, MissionStatus, Msg, SubtaskEvent, TipsUpdate, Topic};
 use super::node::{Node, Outbox, ParamError, ParamSpec, ParamValue, Params};
 use crate::agents::tips::{
-    Action, IntrospectConfig, Scope, Source, TipStore, TipsError, TipsPlanner, read_missions,
+    Action, IntrospectConfig, LlmRewriter, Scope, Source, TipStore, TipsError, TipsPlanner, read_missions,
 };
+use crate::llm::LlmSpec;
 
 /// The node's parameters.
 pub fn params() -> Vec<ParamSpec> {
@@ -38,6 +39,11 @@ pub fn params() -> Vec<ParamSpec> {
             name: "conditions",
             default: ParamValue::String(String::new()),
             doc: "condition tags in force, comma-separated (e.g. `rain`): recorded with each mission, select the tips",
+        },
+        ParamSpec {
+            name: "llm",
+            default: ParamValue::String("none".into()),
+            doc: "language model that words new tips (`none`: deterministic words; `http://HOST:PORT/v1`; `local:PATH.gguf`)",
         },
     ]);
     p
@@ -76,6 +82,7 @@ impl TipsPlannerNode {
     /// naming it.
     pub fn from_params(deployment: Arc<Deployment>, p: &Params) -> Result<TipsPlannerNode, TipsError> {
         let param = |e: ParamError| TipsError::Mission { message: e.to_string() };
+        let llm = |e: crate::llm::LlmError| TipsError::Rewriter { message: e.to_string() };
         let store_path = PathBuf::from(p.string("store").map_err(param)?);
         let missions_path = PathBuf::from(p.string("missions").map_err(param)?);
         let conditions = p
@@ -86,7 +93,11 @@ impl TipsPlannerNode {
             .filter(|c| !c.is_empty())
             .map(str::to_string)
             .collect();
-        let planner = TipsPlanner::new(Arc::clone(&deployment), IntrospectConfig::default());
+        let mut planner = TipsPlanner::new(Arc::clone(&deployment), IntrospectConfig::default());
+        let spec = LlmSpec::parse(p.string("llm").map_err(param)?).map_err(llm)?;
+        if let Some(backend) = crate::llm::open(&spec).map_err(llm)? {
+            planner = planner.with_rewriter(Box::new(LlmRewriter::new(backend)));
+        }
         let store = if store_path.exists() {
             TipStore::load(&store_path, planner.check())?
         } else {

@@ -16,12 +16,14 @@
 mod features;
 pub mod introspect;
 mod record;
+mod rewrite;
 mod store;
 pub mod suite;
 
 pub use features::{CLEARANCE_M, Feature, Features, LOW_FRICTION, STEEP_GRADE};
 pub use introspect::IntrospectConfig;
 pub use record::{Attempt, MissionRecord, Source, read_missions};
+pub use rewrite::LlmRewriter;
 pub use store::{
     Action, HISTORY, MAX_CHARS, MAX_WORDS, Rule, Scope, Support, Tip, TipCheck, TipStore, Version,
 };
@@ -185,18 +187,28 @@ impl TipsPlanner {
         introspect::feature_tips(&self.worlds, records, &self.config)
     }
 
-    /// Rewords `tips` with the rewriter and proposes them to `store`; on any failure the store
-    /// keeps its version.
-    pub fn update(&self, store: &mut TipStore, mut tips: Vec<Tip>) -> Result<u64, TipsError> {
-        let texts = self.rewriter.rewrite(&tips)?;
-        if texts.len() != tips.len() {
-            let message = format!("returned {} texts for {} tips", texts.len(), tips.len());
-            return Err(TipsError::Rewriter { message });
+    /// Rewords `tips` with the rewriter and proposes them to `store`. Reworded tips that fail
+    /// (a rewriter error, or texts the store refuses) fall back to the deterministic words; a set
+    /// the store refuses either way keeps the store's version.
+    pub fn update(&self, store: &mut TipStore, tips: Vec<Tip>) -> Result<u64, TipsError> {
+        let reworded = self.rewriter.rewrite(&tips).and_then(|texts| {
+            if texts.len() != tips.len() {
+                let message = format!("returned {} texts for {} tips", texts.len(), tips.len());
+                return Err(TipsError::Rewriter { message });
+            }
+            let mut out = tips.clone();
+            for (t, text) in out.iter_mut().zip(texts) {
+                t.text = text;
+            }
+            store.propose(out, &self.check)
+        });
+        match reworded {
+            Ok(version) => Ok(version),
+            Err(e) => {
+                tracing::warn!("tip texts kept deterministic: {e}");
+                store.propose(tips, &self.check)
+            }
         }
-        for (t, text) in tips.iter_mut().zip(texts) {
-            t.text = text;
-        }
-        store.propose(tips, &self.check)
     }
 
     /// The route preference of `tips` in a world: avoid tips that apply under `conditions` give
