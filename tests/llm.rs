@@ -366,7 +366,9 @@ mod tips {
     #[test]
     fn unusable_wordings_keep_the_deterministic_words() {
         let long = vec!["word"; 40].join(" ");
-        for answer in [json!({"tip": ""}), json!({"tip": long}), json!({"text": "avoid it"}), json!({"tip": 3})] {
+        for answer in
+            [json!({"tip": ""}), json!({"tip": long}), json!({"text": "avoid it"}), json!({"tip": 3})]
+        {
             let (planner, tips) = planner_and_tips();
             let scripted = Box::new(Scripted(vec![Ok(answer.clone())]));
             let planner = planner.with_rewriter(Box::new(LlmRewriter::new(scripted)));
