@@ -164,8 +164,9 @@ fn the_sil_launch_file_nodes_run_as_processes_and_complete_a_spoken_mission() {
         "1 Hz from two nodes over the mission: {diagnostics}"
     );
     assert!(topics["/sil_75/platform/odom/filtered"]["count"].as_u64().unwrap_or(0) > 1000, "{topics}");
-    // The dialogue is in the recording: the operator's two turns and the agent's replies.
-    assert_eq!(topics["/sil_75/sim2real/operator/say"]["count"], 2, "{topics}");
+    // The dialogue is in the recording: the operator's turns (the first one repeated until the
+    // agent answered) and the agent's replies.
+    assert!(topics["/sil_75/sim2real/operator/say"]["count"].as_u64().unwrap_or(0) >= 2, "{topics}");
     assert!(topics["/sil_75/sim2real/operator/reply"]["count"].as_u64().unwrap_or(0) >= 3, "{topics}");
     // The tips planner appended the mission's outcome where the nodes were started, and
     // published its tips (one at start, one after the mission).

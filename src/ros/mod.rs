@@ -125,7 +125,9 @@ pub enum QosClass {
     /// Clearpath publishes the e-stop so; a reliable subscriber would never get it.
     SensorData,
     /// Reliable, transient local: a late subscriber gets the last status (publisher depth 1,
-    /// subscriber depth 10). Both sides must ask for it, so only our own nodes use it.
+    /// subscriber depth 10). Both sides must ask for it, so only our own nodes use it; the
+    /// executor's active subtask too, so an executor that matches after the executive has
+    /// started a mission still learns what to run.
     Latched,
 }
 
@@ -133,7 +135,7 @@ pub enum QosClass {
 pub fn qos_class(topic: Topic) -> QosClass {
     match topic {
         Topic::Scan | Topic::EStop => QosClass::SensorData,
-        Topic::MissionStatus | Topic::SafetyStatus | Topic::Tips => QosClass::Latched,
+        Topic::MissionStatus | Topic::SafetyStatus | Topic::ActiveSubtask | Topic::Tips => QosClass::Latched,
         Topic::CmdVel
         | Topic::PolicyCmd
         | Topic::Odom
@@ -141,7 +143,6 @@ pub fn qos_class(topic: Topic) -> QosClass {
         | Topic::Goal
         | Topic::Cancel
         | Topic::Rearm
-        | Topic::ActiveSubtask
         | Topic::SubtaskEvent
         | Topic::Diagnostics
         | Topic::OperatorSay
@@ -221,6 +222,7 @@ mod tests {
         assert_eq!(qos_class(Topic::CmdVel), QosClass::Reliable);
         assert_eq!(qos_class(Topic::Odom), QosClass::Reliable);
         assert_eq!(qos_class(Topic::MissionStatus), QosClass::Latched);
+        assert_eq!(qos_class(Topic::ActiveSubtask), QosClass::Latched);
         assert_eq!(twist_kind(Topic::CmdVel, TwistKind::Unstamped), TwistKind::Unstamped);
         assert_eq!(twist_kind(Topic::PolicyCmd, TwistKind::Unstamped), TwistKind::Stamped);
     }

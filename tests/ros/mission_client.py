@@ -29,6 +29,7 @@ def main():
     ap.add_argument("--say", help="first words to the dialogue agent")
     ap.add_argument("--answer", action="append", default=[], help="answers to its questions, in order")
     ap.add_argument("--timeout-s", type=float, default=120.0)
+    ap.add_argument("--settle-s", type=float, default=3.0, help="wait this long before speaking")
     args = ap.parse_args()
     if (args.goal is None) == (args.say is None):
         ap.error("give exactly one of --goal and --say")
@@ -60,7 +61,14 @@ def main():
             return say_pub.get_subscription_count() > 0 and node.count_publishers(pc.REPLY) > 0
     matched = pc.wait_until(node, executor, ready, args.timeout_s)
     if matched and args.say:
-        say_pub.publish(String(data=args.say))
+        # The nodes are up, but seven processes need a moment to discover one another; an
+        # operator does not speak in the robot's first second either.
+        pc.wait_until(node, executor, lambda: False, args.settle_s)
+        # Discovery is not symmetric: the agent may not know our publisher yet (or we its reply
+        # publisher). Say it again until it answers; later answers only follow its questions.
+        while not replies and time.monotonic() - t0 < args.timeout_s:
+            say_pub.publish(String(data=args.say))
+            pc.wait_until(node, executor, lambda: bool(replies), 1.0)
         pc.wait_until(node, executor, lambda: any(s["phase"] in FINAL for s in statuses),
                       args.timeout_s - (time.monotonic() - t0))
     elif matched:
