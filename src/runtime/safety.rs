@@ -7,8 +7,9 @@
 //!    *and* the monitor is re-armed (DESIGN §9); a release alone does not move the robot.
 //! 2. **Geofence latch**: odometry outside the geofence (or within `geofence_margin_m` of its
 //!    boundary) stops the robot until re-armed.
-//! 3. **Watchdogs**: no odometry, or odometry or command older than `timeout_s` (the W200
-//!    controller's 0.25 s) → zero. A non-finite odometry pose counts as no odometry. When
+//! 3. **Watchdogs**: no odometry, or odometry or command older than `timeout_s` → zero. It is
+//!    [`WATCHDOG_MARGIN_S`] below the W200 controller's 0.25 s, so that the zero reaches the
+//!    robot within 0.25 s of the last message despite a control tick and the transport. A non-finite odometry pose counts as no odometry. When
 //!    the scan is watched (the node does: the policies see through it), no scan or a stale
 //!    one → zero too. Odometry and scans are judged by their stamps, so a late message is
 //!    as stale as a missing one.
@@ -47,6 +48,10 @@ pub struct SafetyConfig {
     pub watch_scan: bool,
 }
 
+/// How much earlier than the robot's command timeout the watchdogs fire (s): one 50 Hz control
+/// tick plus transport, with room to spare.
+pub const WATCHDOG_MARGIN_S: f64 = 0.05;
+
 impl SafetyConfig {
     /// The Warthog's controller limits and timeout, with `geofence` and a margin of half the
     /// chassis length.
@@ -56,7 +61,7 @@ impl SafetyConfig {
             max_yaw_rate_rps: robot.max_yaw_rate_rps,
             max_accel_mps2: robot.max_accel_mps2,
             max_yaw_accel_rps2: robot.max_yaw_accel_rps2,
-            timeout_s: robot.cmd_timeout_s,
+            timeout_s: robot.cmd_timeout_s - WATCHDOG_MARGIN_S,
             geofence,
             geofence_margin_m: 0.5 * robot.length_m,
             watch_scan: false,
@@ -211,7 +216,7 @@ pub fn params() -> Vec<ParamSpec> {
         },
         ParamSpec {
             name: "timeout_s",
-            default: ParamValue::Double(0.25),
+            default: ParamValue::Double(0.2),
             doc: "odometry or a command older than this stops the robot (s)",
         },
         ParamSpec {
@@ -422,16 +427,20 @@ mod tests {
             m.tick(t);
         }
         let last_odom = t;
-        // Commands keep coming, odometry does not.
-        while t < last_odom + 0.25 + 1e-9 {
+        let timeout = m.config.timeout_s;
+        assert!(timeout + 2.0 * DT <= 0.25, "room for a tick and the transport");
+        // Commands keep coming, odometry does not: the first tick past the timeout stops.
+        let stopped_after = loop {
             t += DT;
             m.on_command(t, VelocityCmd { linear_mps: 1.0, angular_rps: 0.0 });
-            m.tick(t);
-        }
-        t += DT;
-        m.on_command(t, VelocityCmd { linear_mps: 1.0, angular_rps: 0.0 });
-        assert_eq!(m.tick(t), (VelocityCmd::STOP, SafetyVerdict::StaleOdometry));
-        assert!(t - last_odom <= 0.25 + 2.0 * DT);
+            let (cmd, verdict) = m.tick(t);
+            if verdict != SafetyVerdict::Passing {
+                assert_eq!((cmd, verdict), (VelocityCmd::STOP, SafetyVerdict::StaleOdometry));
+                break t - last_odom;
+            }
+            assert!(t - last_odom < 1.0, "never stopped");
+        };
+        assert!(stopped_after > timeout - 1e-9 && stopped_after <= timeout + DT + 1e-9, "{stopped_after}");
     }
 
     #[test]
