@@ -258,6 +258,9 @@ impl MissionExecutive {
                 self.status(now_s, MissionPhase::Rejected, Some(&goal), detail, out);
             }
             Ok(Some(Route { subtasks: route, lower_bound })) => {
+                // An idle robot gets no commands: a watchdog verdict already in force counts
+                // from the start of the mission, not from boot.
+                self.safety.1 = now_s;
                 let first = self.id(route[0]);
                 self.mission = Some(Mission {
                     goal: goal.clone(),
@@ -297,6 +300,9 @@ impl MissionExecutive {
         let what = format!("subtask `{}` failed ({:?}: {})", ev.subtask, ev.outcome, ev.detail);
         match self.plan(&goal, &failed) {
             Ok(Some(Route { subtasks: route, lower_bound })) => {
+                // An idle robot gets no commands: a watchdog verdict already in force counts
+                // from the start of the mission, not from boot.
+                self.safety.1 = now_s;
                 let first = self.id(route[0]);
                 self.mission = Some(Mission { goal: goal.clone(), route, step: 0, lower_bound, failed });
                 out.push(Msg::ActiveSubtask(ActiveSubtask { subtask: Some(first.clone()) }));

@@ -320,6 +320,31 @@ mod tests {
     }
 
     #[test]
+    fn commands_missing_while_idle_do_not_fail_the_next_mission() {
+        use crate::runtime::msg::{SafetyStatus, SafetyVerdict};
+        let start = vec![18.418, 17.932, 1.2557];
+        let mut executive = node("mission_executive", &[("start_pose", ParamValue::DoubleArray(start))]);
+        let mut out = Outbox::new();
+        let stale = SafetyStatus { stamp_s: 0.0, verdict: SafetyVerdict::StaleCommand };
+        let odom = Odom { stamp_s: 5.0, state: PlanarState::default(), yaw_rate_rps: 0.0 };
+        executive.on_message(0.0, &Msg::SafetyStatus(stale), &mut out);
+        executive.on_message(5.0, &Msg::Odom(odom), &mut out);
+        executive.on_message(5.0, &Msg::Goal(GoalRequest { goal: "dock_east".into() }), &mut out);
+        executive.on_tick(5.5, &mut out);
+        let phases: Vec<MissionPhase> = out
+            .drain()
+            .filter_map(|m| match m {
+                Msg::MissionStatus(s) => Some(s.phase),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(phases.last(), Some(&MissionPhase::Running), "{phases:?}");
+        // Still no commands a second into the mission: now it fails.
+        executive.on_tick(6.1, &mut out);
+        assert!(out.drain().any(|m| matches!(m, Msg::MissionStatus(s) if s.phase == MissionPhase::Failed)));
+    }
+
+    #[test]
     fn tips_naming_an_unknown_subtask_change_nothing() {
         let mut executive = node(
             "mission_executive",
