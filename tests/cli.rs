@@ -1,11 +1,7 @@
 //! The `sim2real` binary as users and launch files call it: exit codes, messages, output files.
 
+use crate::support::sim2real;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn sim2real(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sim2real")).args(args).output().expect("run sim2real")
-}
 
 fn root(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)

@@ -1,5 +1,6 @@
 //! The dialogue agent on the yard: understanding, safety rules, baselines, determinism, CLI.
 
+use crate::support::sim2real;
 use sim2real::agents::baselines::RandomQuestioner;
 use sim2real::agents::dialogue::{DialogueAgent, DialogueConfig};
 use sim2real::agents::eval::{self, EvalConfig, run_episodes};
@@ -8,7 +9,6 @@ use sim2real::agents::waypoint_game::{GameConfig, WaypointGame};
 use sim2real::agents::{Action, Catalog, Targets};
 use sim2real::scenario::Scenario;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn yard_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/warthog_yard/scenario.yaml")
@@ -169,10 +169,6 @@ fn evaluation_is_deterministic_and_anchored() {
     assert!((score(0.0, "optimal") - 100.0).abs() < 1e-9);
     assert!((score(0.0, "random") - 50.0).abs() < 1e-9);
     assert!(score(0.0, "greedy") > 50.0);
-}
-
-fn sim2real(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_sim2real")).args(args).output().expect("run sim2real")
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! Transport failures (timeout, refused connection) and the agent-side validation need no model
 //! and always run.
 
+use crate::support::sim2real_with_input;
 use serde_json::{Value, json};
 use sim2real::agents::dialogue::{DialogueAgent, DialogueConfig};
 use sim2real::agents::{Action, Catalog, Targets, Understanding};
@@ -233,19 +234,6 @@ fn cli_mission_with_the_llm_server_says_which_understanding_and_reaches_the_goal
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("understanding: language model http://"), "{stdout}");
     assert!(stdout.contains("mission to `shed_pond`: succeeded"), "{stdout}");
-}
-
-fn sim2real_with_input(args: &[&str], input: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sim2real"))
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run sim2real");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
-    child.wait_with_output().expect("sim2real exits")
 }
 
 #[test]

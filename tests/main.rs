@@ -8,6 +8,7 @@ mod mission;
 mod pipeline;
 mod routes;
 mod scenario;
+mod support;
 mod tips;
 mod train;
 mod verify;

@@ -2,9 +2,9 @@
 //! every goal reached, faults stopping the robot in time, refusals, recordings.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 
+use crate::support::{sim2real, sim2real_with_input};
 use sim::Fidelity;
 use sim2real::runtime::Deployment;
 use sim2real::runtime::mission::{self, Faults, MissionConfig, MissionReport};
@@ -113,10 +113,6 @@ fn latency_spikes_and_a_slipping_wheel_do_not_crash_the_mission() {
     let late = fly("shed_north", Fidelity::High, 0, "odom-delay:10:3:0.5");
     assert_stopped(&late, 10.0, 13.0);
     assert!(late.phase.is_final() && !late.succeeded());
-}
-
-fn sim2real(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_sim2real")).args(args).output().expect("run sim2real")
 }
 
 fn copy_bundle(to: &Path) {
@@ -349,19 +345,6 @@ fn after_a_failure_the_executive_replans_from_where_the_robot_is_or_stops() {
     let (p, detail) = phase(&out).expect("status");
     assert_eq!(p, MissionPhase::Failed);
     assert!(detail.contains("no certified route"), "{detail}");
-}
-
-fn sim2real_with_input(args: &[&str], input: &str) -> std::process::Output {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sim2real"))
-        .args(args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run sim2real");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
-    child.wait_with_output().expect("sim2real exits")
 }
 
 #[test]

@@ -3,9 +3,9 @@
 //! missions.jsonl, and tips raising success in a perturbed world.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
+use crate::support::sim2real;
 use rand::SeedableRng;
 use sim2real::agents::tips::suite::{self, Condition, EvalConfig, Suite};
 use sim2real::agents::tips::{
@@ -27,14 +27,6 @@ fn root() -> &'static Path {
 
 fn deployment() -> Arc<Deployment> {
     Arc::new(Deployment::open(&root().join(BUNDLE), false).expect("the baseline bundle is certified"))
-}
-
-fn sim2real(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_sim2real"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("run sim2real")
 }
 
 fn tip(action: Action, scope: Scope, condition: Option<&str>, text: &str) -> Tip {

@@ -1,12 +1,9 @@
 //! `sim2real train` end to end: a short run writes the policy pair and the learning curve, and a
 //! bad subtask id is refused with exit 2.
 
+use crate::support::sim2real;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn sim2real(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sim2real")).args(args).output().expect("run sim2real")
-}
 
 /// A one-rollout training run (the step count rounds up to 8 × 256: the root crate is
 /// unoptimised in tests) on `threads` rayon threads.

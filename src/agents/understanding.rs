@@ -44,6 +44,13 @@ impl fmt::Debug for Understanding {
     }
 }
 
+impl From<Option<Box<dyn ChatBackend>>> for Understanding {
+    /// What [`crate::llm::open`] opened, or the parser when the spec was `none`.
+    fn from(backend: Option<Box<dyn ChatBackend>>) -> Self {
+        backend.map_or(Understanding::Parser, Understanding::Llm)
+    }
+}
+
 impl Understanding {
     /// One line for the console: what reads the operator's words.
     pub fn describe(&self) -> String {

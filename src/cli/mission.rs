@@ -131,10 +131,7 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     let goal = match &args.goal {
         Some(goal) => goal.clone(),
         None => {
-            let understanding = match sim2real::llm::open(&spec).map_err(Failure::invalid)? {
-                Some(backend) => Understanding::Llm(backend),
-                None => Understanding::Parser,
-            };
+            let understanding = Understanding::from(sim2real::llm::open(&spec).map_err(Failure::invalid)?);
             let stdin = std::io::stdin();
             let said = super::chat::converse(
                 deployment.bundle().scenario(),

@@ -130,10 +130,7 @@ pub fn build(name: &str, p: &Params) -> Result<Box<dyn Node>, BuildError> {
         }
         "dialogue_agent" => {
             let spec = LlmSpec::parse(p.string("llm")?)?;
-            let understanding = match crate::llm::open(&spec)? {
-                Some(backend) => Understanding::Llm(backend),
-                None => Understanding::Parser,
-            };
+            let understanding = Understanding::from(crate::llm::open(&spec)?);
             Box::new(DialogueNode::new(&*deployment(p)?, understanding)?)
         }
         "tips_planner" => Box::new(TipsPlannerNode::from_params(deployment(p)?, p)?),

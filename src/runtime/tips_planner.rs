@@ -304,26 +304,32 @@ mod tests {
         assert!(std::fs::read_to_string(&missions).expect("missions").lines().count() >= 2);
 
         // The executive, told the tips, drives dock_east through the south dock instead.
-        let start = [18.418, 17.932, 1.2557];
-        let mut executive =
-            node("mission_executive", &[("start_pose", ParamValue::DoubleArray(start.to_vec()))]);
+        assert_eq!(first_subtask_to_dock_east(tips).as_deref(), Some("depot_to_dock_south"));
+    }
+
+    /// An executive at the depot.
+    fn executive() -> Box<dyn Node> {
+        node("mission_executive", &[("start_pose", ParamValue::DoubleArray(vec![18.418, 17.932, 1.2557]))])
+    }
+
+    /// The first subtask an executive at the depot drives to dock_east after `tips`.
+    fn first_subtask_to_dock_east(tips: TipsUpdate) -> Option<String> {
+        let mut executive = executive();
         let mut out = Outbox::new();
         let odom = Odom { stamp_s: 0.0, state: PlanarState::default(), yaw_rate_rps: 0.0 };
         for m in [Msg::Tips(tips), Msg::Odom(odom), Msg::Goal(GoalRequest { goal: "dock_east".into() })] {
             executive.on_message(0.0, &m, &mut out);
         }
-        let route = out.drain().find_map(|m| match m {
-            Msg::MissionStatus(s) if s.phase == MissionPhase::Running => Some(s.route),
+        out.drain().find_map(|m| match m {
+            Msg::MissionStatus(s) if s.phase == MissionPhase::Running => s.route.into_iter().next(),
             _ => None,
-        });
-        assert_eq!(route.as_deref().and_then(|r| r.first()).map(String::as_str), Some("depot_to_dock_south"));
+        })
     }
 
     #[test]
     fn commands_missing_while_idle_do_not_fail_the_next_mission() {
         use crate::runtime::msg::{SafetyStatus, SafetyVerdict};
-        let start = vec![18.418, 17.932, 1.2557];
-        let mut executive = node("mission_executive", &[("start_pose", ParamValue::DoubleArray(start))]);
+        let mut executive = executive();
         let mut out = Outbox::new();
         let stale = SafetyStatus { stamp_s: 0.0, verdict: SafetyVerdict::StaleCommand };
         let odom = Odom { stamp_s: 5.0, state: PlanarState::default(), yaw_rate_rps: 0.0 };
@@ -346,25 +352,12 @@ mod tests {
 
     #[test]
     fn tips_naming_an_unknown_subtask_change_nothing() {
-        let mut executive = node(
-            "mission_executive",
-            &[("start_pose", ParamValue::DoubleArray(vec![18.418, 17.932, 1.2557]))],
-        );
         let bogus = TipsUpdate {
             version: 9,
             tips: vec!["drive through the pond".into()],
             avoid: vec![Avoid { subtask: "pond_shortcut".into(), penalty: 1.0 }],
             retrain: Vec::new(),
         };
-        let mut out = Outbox::new();
-        let odom = Odom { stamp_s: 0.0, state: PlanarState::default(), yaw_rate_rps: 0.0 };
-        for m in [Msg::Tips(bogus), Msg::Odom(odom), Msg::Goal(GoalRequest { goal: "dock_east".into() })] {
-            executive.on_message(0.0, &m, &mut out);
-        }
-        let route = out.drain().find_map(|m| match m {
-            Msg::MissionStatus(s) if s.phase == MissionPhase::Running => Some(s.route),
-            _ => None,
-        });
-        assert_eq!(route.as_deref().and_then(|r| r.first()).map(String::as_str), Some("depot_to_gate_west"));
+        assert_eq!(first_subtask_to_dock_east(bogus).as_deref(), Some("depot_to_gate_west"));
     }
 }
