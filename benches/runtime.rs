@@ -13,12 +13,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sim::Fidelity;
-use sim2real::runtime::mission_executive::{ExecutiveConfig, MissionExecutive};
-use sim2real::runtime::msg::StartPose;
-use sim2real::runtime::policy_executor::{ExecutorConfig, PolicyExecutor};
-use sim2real::runtime::safety::{SafetyConfig, SafetyNode};
-use sim2real::runtime::sim_bridge::SimBridge;
-use sim2real::runtime::{Bus, Deployment, Msg};
+use sim2real::bundle::Deployment;
+use sim2real::msg::Msg;
+use sim2real::msg::StartPose;
+use sim2real::runtime::Bus;
+use sim2real::runtime::nodes::mission_executive::{ExecutiveConfig, MissionExecutive};
+use sim2real::runtime::nodes::policy_executor::{ExecutorConfig, PolicyExecutor};
+use sim2real::runtime::nodes::safety::{SafetyConfig, SafetyNode};
+use sim2real::runtime::nodes::sim_bridge::SimBridge;
 
 const GOAL: &str = "dock_east";
 

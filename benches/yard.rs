@@ -4,7 +4,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sim::Fidelity;
-use sim2real::route;
+use sim2real::control::route;
 use sim2real::scenario::Scenario;
 use std::path::Path;
 

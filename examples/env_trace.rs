@@ -23,7 +23,7 @@ use anyhow::{Context, bail};
 use policies::{Action, Done, Env, Outcome};
 use sim::{Fidelity, PlanarState};
 use sim2real::scenario::Scenario;
-use sim2real::subtask_env::{DEFAULT_POLICY_HZ, SubtaskEnv};
+use sim2real::training::subtask_env::{DEFAULT_POLICY_HZ, SubtaskEnv};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -8,9 +8,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use sim2real::icrl::Ending;
-use sim2real::labyrinth::Labyrinth;
-use sim2real::labyrinth_icrl;
+use sim2real::training::icrl::Ending;
+use sim2real::training::labyrinth::Labyrinth;
+use sim2real::training::labyrinth::icrl;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,7 +20,7 @@ fn main() -> anyhow::Result<()> {
         PathBuf::from,
     );
     let lab = Labyrinth::load(&path)?;
-    let r = labyrinth_icrl::run(&lab, seed)?;
+    let r = icrl::run(&lab, seed)?;
     let ending = match &r.ending {
         Ending::Met => "met".to_string(),
         Ending::NoRoute { goal } => format!("no_route:{goal}"),

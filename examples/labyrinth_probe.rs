@@ -1,9 +1,9 @@
 //! Trains one subtask of the ICAPS labyrinth exactly as the loop's learner for `seed` does
-//! (`labyrinth_icrl::ppo_config`, PPO seeded `derive_seed(seed, c)`, chunks of N_train) and
+//! (`icrl::ppo_config`, PPO seeded `derive_seed(seed, c)`, chunks of N_train) and
 //! prints, per chunk, p̂ (K rollouts of horizon T_c) and the learning dynamics: training success
 //! and episode length over the last 100 episodes, entropy at the first and last update of the
 //! chunk, value loss, KL and clip fraction; then the seconds spent training and estimating.
-//! The diagnosis behind `labyrinth_icrl::ENT_COEF` was made with it.
+//! The diagnosis behind `icrl::ENT_COEF` was made with it.
 //!
 //! ```text
 //! cargo run --release --example labyrinth_probe -- seed subtask [chunks]
@@ -18,8 +18,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use policies::{Control, Ppo, derive_seed};
-use sim2real::labyrinth::{ACTION_SPACE, Labyrinth, OBS_DIM};
-use sim2real::labyrinth_icrl;
+use sim2real::training::labyrinth::icrl;
+use sim2real::training::labyrinth::{ACTION_SPACE, Labyrinth, OBS_DIM};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -35,7 +35,7 @@ fn main() -> anyhow::Result<()> {
     )?;
     let t = lab.training();
     let c = lab.subtask_index(id).context("no such subtask")?;
-    let base = labyrinth_icrl::ppo_config();
+    let base = icrl::ppo_config();
     let config = policies::PpoConfig {
         ent_coef: env_or("ENT", base.ent_coef),
         learning_rate: env_or("LR", base.learning_rate),

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use policies::{Control, Ppo, PpoConfig};
-use sim2real::labyrinth::{ACTION_SPACE, Labyrinth, OBS_DIM};
+use sim2real::training::labyrinth::{ACTION_SPACE, Labyrinth, OBS_DIM};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -10,9 +10,10 @@
 //! ```
 
 use sim::VelocityCmd;
+use sim2real::msg::Command;
+use sim2real::msg::{Msg, Topic};
 use sim2real::ros::{self, SpinOptions, TwistKind};
-use sim2real::runtime::msg::Command;
-use sim2real::runtime::{Msg, Node, Outbox, ParamSpec, ParamValue, Params, Topic};
+use sim2real::runtime::{Node, Outbox, ParamSpec, ParamValue, Params};
 
 #[derive(Debug)]
 struct Echo {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command of the README: format, lints, every test, the ROS type-check, the ROS 2
+# The test command of the README: format, lints, every test (the layering check of DESIGN §2
+# among them), the ROS type-check, the docs, the ROS 2
 # tests over real DDS, the colcon build of the launch package, the libtorch tests, the LLM tests
 # with SmolLM2, a sharded campaign on Slurm, and the main job in quick mode. Prints the time of each stage.
 set -euo pipefail
@@ -18,6 +19,8 @@ stage "cargo fmt --check" cargo fmt --all --check
 stage "clippy" cargo clippy --workspace --all-targets -- -D warnings
 stage "tests" cargo test --workspace
 stage "ros2-doc-only check" cargo check --features ros2-doc-only
+# Docs that cannot rot silently: a broken intra-doc link or a malformed doc comment fails.
+stage "cargo doc" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 
 # ROS 2 Jazzy from PyPI wheels (installed once into a cache outside the clone), r2r built for
 # real, and the nodes tested over DDS on loopback against rclpy peers.

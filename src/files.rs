@@ -9,18 +9,33 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Lets `write` produce the file at a temporary path beside `path` (same extension, so format
-/// sniffing by extension still works), then renames it into place. On error the temporary file is
-/// removed and `path` is untouched.
+/// sniffing by extension still works), flushes it to disk, renames it into place and flushes the
+/// directory, so a crash leaves the old file or the new one. On error the temporary file is
+/// removed and `path` is untouched. (The same steps as the leaf crates' writers: a parity test
+/// keeps them in step.)
 pub fn with_temp<E: From<io::Error>>(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<(), E>,
 ) -> Result<(), E> {
     let tmp = temp_path(path);
-    let result = write(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(E::from));
+    let result = write(&tmp)
+        .and_then(|()| std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(E::from))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(E::from));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
+    } else {
+        sync_dir(path);
     }
     result
+}
+
+/// Flushes the directory holding `path` so a rename into it survives a crash. Best effort: the
+/// file is in place already, and some platforms cannot open a directory.
+pub fn sync_dir(path: &Path) {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
 }
 
 /// Appends `line` and a newline to `path` (created when absent) in one write, so concurrent

@@ -3,10 +3,11 @@
 use crate::support::sim2real;
 use sim2real::agents::baselines::RandomQuestioner;
 use sim2real::agents::dialogue::{DialogueAgent, DialogueConfig};
-use sim2real::agents::eval::{self, EvalConfig, run_episodes};
+use sim2real::agents::episodes::run_episodes;
 use sim2real::agents::parser::Parser;
 use sim2real::agents::waypoint_game::{GameConfig, WaypointGame};
 use sim2real::agents::{Action, Catalog, Targets};
+use sim2real::eval::dialogue::{self as eval, EvalConfig};
 use sim2real::scenario::Scenario;
 use std::path::{Path, PathBuf};
 

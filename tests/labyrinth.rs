@@ -6,9 +6,9 @@ use std::path::Path;
 
 use policies::{Action as PolicyAction, ActionSpace, Control, Outcome, Policy, Ppo, PpoConfig};
 use sim::gridworld::{Action, Cell, Dir, State};
-use sim2real::icrl::Ending;
-use sim2real::labyrinth::{ACTION_SPACE, Labyrinth, LabyrinthError, OBS_DIM, TIMEOUT};
-use sim2real::labyrinth_icrl::LabyrinthRun;
+use sim2real::training::icrl::Ending;
+use sim2real::training::labyrinth::icrl::LabyrinthRun;
+use sim2real::training::labyrinth::{ACTION_SPACE, Labyrinth, LabyrinthError, OBS_DIM, TIMEOUT};
 
 fn shipped() -> Labyrinth {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/labyrinth/labyrinth.yaml");
@@ -144,7 +144,7 @@ fn icrl_on_the_labyrinth_trains_only_route_subtasks_within_budget() {
         text = text.replace(from, to);
     }
     let lab = Labyrinth::parse(&text, &path).unwrap();
-    let run = sim2real::labyrinth_icrl::run(&lab, 3).unwrap();
+    let run = sim2real::training::labyrinth::icrl::run(&lab, 3).unwrap();
     let id = |c: usize| lab.subtasks()[c].id();
     // c2, c6 and c7 lead into the middle room, a dead end: no route to the goal needs them.
     for c in [2, 6, 7] {
@@ -176,6 +176,6 @@ fn icrl_on_the_labyrinth_trains_only_route_subtasks_within_budget() {
         );
     }
     // Same seed, same run (all but the wall-clock time).
-    let again = sim2real::labyrinth_icrl::run(&lab, 3).unwrap();
+    let again = sim2real::training::labyrinth::icrl::run(&lab, 3).unwrap();
     assert_eq!(again, LabyrinthRun { wall_clock_s: again.wall_clock_s, ..run });
 }

@@ -329,7 +329,7 @@ mod tips {
     use sim2real::agents::tips::{
         Attempt, IntrospectConfig, LlmRewriter, MissionRecord, Source, Tip, TipsPlanner,
     };
-    use sim2real::runtime::Deployment;
+    use sim2real::bundle::Deployment;
     use std::sync::Arc;
 
     /// Four missions to dock_east via the west gate that fail between the gate and the crossroads.

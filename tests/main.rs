@@ -3,8 +3,10 @@
 mod cli;
 mod dialogue;
 mod labyrinth;
+mod layers;
 mod llm;
 mod mission;
+mod parity;
 mod pipeline;
 mod routes;
 mod scenario;

@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use crate::support::{sim2real, sim2real_with_input};
 use sim::Fidelity;
-use sim2real::runtime::Deployment;
-use sim2real::runtime::mission::{self, Faults, MissionConfig, MissionReport};
-use sim2real::runtime::msg::MissionPhase;
+use sim2real::bundle::Deployment;
+use sim2real::mission::{self, Faults, MissionConfig};
+use sim2real::msg::MissionPhase;
+use sim2real::msg::MissionReport;
 
 const BUNDLE: &str = "scenarios/warthog_yard/bundle";
 /// The W200 controller's command timeout: every stop must take effect within it.
@@ -243,9 +244,10 @@ fn a_subtask_without_a_passing_high_fidelity_record_is_refused_by_name() {
 #[test]
 fn after_a_failure_the_executive_replans_from_where_the_robot_is_or_stops() {
     use rand::SeedableRng;
-    use sim2real::runtime::mission_executive::{ExecutiveConfig, MissionExecutive};
-    use sim2real::runtime::msg::{Odom, StartPose, SubtaskEvent, SubtaskOutcome};
-    use sim2real::runtime::{Msg, Node, Outbox};
+    use sim2real::msg::Msg;
+    use sim2real::msg::{Odom, StartPose, SubtaskEvent, SubtaskOutcome};
+    use sim2real::runtime::nodes::mission_executive::{ExecutiveConfig, MissionExecutive};
+    use sim2real::runtime::{Node, Outbox};
     use verification::{Certificate, Fidelity as Fid, RouteRecord};
 
     // A certificate with a second certified route to dock_east, by the north shed.
@@ -313,7 +315,7 @@ fn after_a_failure_the_executive_replans_from_where_the_robot_is_or_stops() {
     // The goal came before any odometry: it waits for it instead of being refused.
     let mut waiting =
         MissionExecutive::new(Arc::clone(&deployment), ExecutiveConfig { goal: None, ..config.clone() });
-    let goal = Msg::Goal(sim2real::runtime::msg::GoalRequest { goal: "dock_east".into() });
+    let goal = Msg::Goal(sim2real::msg::GoalRequest { goal: "dock_east".into() });
     assert_eq!(phase(&step(&mut waiting, goal)).map(|p| p.0), Some(MissionPhase::Idle));
     assert_eq!(
         active(&step(&mut waiting, at("depot_to_gate_west"))),

@@ -12,9 +12,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sim::VelocityCmd;
+use sim2real::msg::Command as Cmd;
+use sim2real::msg::{Msg, Topic};
 use sim2real::ros::{RosError, SpinOptions, TwistKind};
-use sim2real::runtime::msg::Command as Cmd;
-use sim2real::runtime::{Msg, Node, Outbox, Topic};
+use sim2real::runtime::{Node, Outbox};
 
 #[derive(Debug, Clone, Copy)]
 enum Mode {

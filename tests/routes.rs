@@ -1,7 +1,7 @@
 //! Driving the yard with the pure-pursuit baseline in both simulators.
 
 use sim::Fidelity;
-use sim2real::route::{self, Outcome};
+use sim2real::control::route::{self, Outcome};
 use sim2real::scenario::Scenario;
 use std::path::Path;
 

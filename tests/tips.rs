@@ -7,17 +7,15 @@ use std::sync::Arc;
 
 use crate::support::sim2real;
 use rand::SeedableRng;
-use sim2real::agents::tips::suite::{self, Condition, EvalConfig, Suite};
 use sim2real::agents::tips::{
     Action, IntrospectConfig, Rule, Scope, Source, Support, Tip, TipCheck, TipStore, TipsError, TipsPlanner,
     read_missions,
 };
-use sim2real::runtime::Deployment;
-use sim2real::runtime::mission_executive::{
-    ExecutiveConfig, MissionExecutive, PreferenceError, RoutePreference,
-};
-use sim2real::runtime::msg::{Msg, Odom, StartPose};
+use sim2real::bundle::deployment::{Deployment, PreferenceError, RoutePreference};
+use sim2real::eval::tips::{self, Condition, EvalConfig, Suite};
+use sim2real::msg::{Msg, Odom, StartPose};
 use sim2real::runtime::node::{Node, Outbox};
+use sim2real::runtime::nodes::mission_executive::{ExecutiveConfig, MissionExecutive};
 
 const BUNDLE: &str = "scenarios/warthog_yard/baseline_bundle";
 
@@ -237,7 +235,7 @@ fn own_tips_raise_success_in_a_blocked_yard() {
     let mut planner = TipsPlanner::new(Arc::clone(&d), IntrospectConfig::default());
     planner.add_variant("blocked_container_lane", &suite.variants[0].world);
     let config = EvalConfig { episodes: 6, seed: 5, demos_per_route: 3 };
-    let results = suite::run_suite(&d, &planner, &suite, config, &|_| {}).expect("runs");
+    let results = tips::run_suite(&d, &planner, &suite, config, &|_| {}).expect("runs");
     let cell = |c: Condition| results.cells.iter().find(|x| x.condition == c).expect("cell");
     // The parked truck stops every mission on the default route; after a couple of failures
     // the own tips move the robot to the certified route by the south dock.
@@ -255,7 +253,7 @@ fn own_tips_raise_success_in_a_blocked_yard() {
         "{tips:?}"
     );
     // Same seed, same missions, same tips.
-    let again = suite::run_suite(&d, &planner, &suite, config, &|_| {}).expect("runs");
+    let again = tips::run_suite(&d, &planner, &suite, config, &|_| {}).expect("runs");
     for (a, b) in results.cells.iter().zip(&again.cells) {
         assert_eq!((a.successes, a.failures_before_steering), (b.successes, b.failures_before_steering));
         assert_eq!(a.store, b.store);

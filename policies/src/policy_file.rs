@@ -556,8 +556,19 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     if result.is_err() {
         // Best effort: a leftover temp file is harmless but untidy.
         let _ = std::fs::remove_file(&tmp);
+    } else {
+        sync_dir(path);
     }
     result.map_err(io)
+}
+
+/// Flushes the directory holding `path` so the rename survives a crash (best effort: the file
+/// is in place already, and some platforms cannot open a directory).
+pub(crate) fn sync_dir(path: &Path) {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
 }
 
 #[cfg(test)]

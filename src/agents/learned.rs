@@ -185,7 +185,7 @@ pub fn train(
 mod tests {
     use super::*;
     use crate::agents::Targets;
-    use crate::agents::eval::run_episodes;
+    use crate::agents::episodes::run_episodes;
     use crate::agents::tests_support::yard;
 
     #[test]

@@ -25,8 +25,8 @@
 mod action;
 pub mod baselines;
 pub mod dialogue;
+pub mod episodes;
 mod error;
-pub mod eval;
 pub mod learned;
 pub mod parser;
 pub mod tips;

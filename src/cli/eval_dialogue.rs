@@ -8,9 +8,10 @@ use super::{Code, Failure};
 use anyhow::anyhow;
 use clap::ValueEnum;
 use sim2real::agents::dialogue::{DialogueAgent, DialogueConfig};
-use sim2real::agents::eval::{self, EvalConfig};
+use sim2real::agents::episodes::episode_seed;
 use sim2real::agents::waypoint_game::{GameConfig, WaypointGame};
 use sim2real::agents::{Catalog, Targets, Understanding};
+use sim2real::eval::dialogue::{self as eval, EvalConfig};
 use sim2real::llm::{self, LlmSpec};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -150,7 +151,7 @@ fn reply_latencies_us(
 ) -> Vec<f64> {
     let mut samples_us: Vec<f64> = Vec::new();
     for i in 0..episodes {
-        let mut history = game.reset(eval::episode_seed(seed, i));
+        let mut history = game.reset(episode_seed(seed, i));
         agent.reset();
         loop {
             let t0 = Instant::now();

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use sim2real::agents::tips::suite::{self, Cell, Condition, EvalConfig, EvalResults, Role, Suite};
 use sim2real::agents::tips::{Action, IntrospectConfig, LlmRewriter, Scope, TipsError, TipsPlanner};
-use sim2real::runtime::Deployment;
+use sim2real::bundle::Deployment;
+use sim2real::eval::tips::{self, Cell, Condition, EvalConfig, EvalResults, Role, Suite};
 
 use super::{Code, Failure};
 
@@ -94,7 +94,7 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     );
     let started = Instant::now();
     let progress = |line: &str| eprintln!("{line}");
-    let results = suite::run_suite(&deployment, &planner, &suite, config, &progress).map_err(tips_error)?;
+    let results = tips::run_suite(&deployment, &planner, &suite, config, &progress).map_err(tips_error)?;
     print_table(&suite, &results, &args);
     // What the robot would ask for without tips steering it away: subtasks that keep failing.
     let mut retrain = Vec::new();

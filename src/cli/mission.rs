@@ -7,10 +7,10 @@ use anyhow::Context;
 use clap::ValueEnum;
 use sim2real::agents::Understanding;
 use sim2real::agents::tips::{IntrospectConfig, TipStore, TipsPlanner};
+use sim2real::bundle::deployment::{DeployError, Deployment};
+use sim2real::mission::{self, Faults, MissionConfig, MissionError};
+use sim2real::msg::{DEFAULT_NAMESPACE, StartPose};
 use sim2real::ros::{RosError, TwistKind};
-use sim2real::runtime::deployment::{DeployError, Deployment};
-use sim2real::runtime::mission::{self, Faults, MissionConfig, MissionError};
-use sim2real::runtime::msg::{DEFAULT_NAMESPACE, StartPose};
 
 use super::{Code, Failure, FidelityArg};
 
@@ -240,7 +240,8 @@ pub fn world_override(
     path: &std::path::Path,
 ) -> Result<mission::WorldOverride, Failure> {
     let overlay = sim2real::scenario::Overlay::load(path).map_err(Failure::invalid)?;
-    let scenario = overlay.apply_to_file(&bundle.join("scenario.yaml")).map_err(Failure::invalid)?;
+    let scenario =
+        overlay.apply_to_file(&sim2real::bundle::Bundle::scenario_file(bundle)).map_err(Failure::invalid)?;
     Ok(mission::WorldOverride {
         name: overlay.name().to_string(),
         conditions: overlay.conditions().to_vec(),
@@ -257,7 +258,7 @@ pub fn refusal(e: DeployError) -> Failure {
     Failure { code, error: e.into() }
 }
 
-fn append_line(path: &std::path::Path, report: &mission::MissionReport) -> anyhow::Result<()> {
+fn append_line(path: &std::path::Path, report: &sim2real::msg::MissionReport) -> anyhow::Result<()> {
     let line = serde_json::to_string(report).context("encoding the mission report")?;
     sim2real::files::append_line(path, &line).with_context(|| format!("{}: cannot append", path.display()))
 }

@@ -6,6 +6,7 @@ mod eval_tips;
 mod mission;
 mod node;
 mod pipeline;
+mod progress;
 mod simulate;
 mod tips;
 mod train;

@@ -2,10 +2,10 @@
 //! reads `--ros-args` (`-r __ns:=/w200_0000`, `--params-file FILE`, `-p bundle:=DIR`) from
 //! the process arguments.
 
+use sim2real::msg::DEFAULT_NAMESPACE;
 use sim2real::ros::{self, SpinOptions, TwistKind};
 use sim2real::runtime::Params;
-use sim2real::runtime::graph::{self, NODE_NAMES};
-use sim2real::runtime::msg::DEFAULT_NAMESPACE;
+use sim2real::runtime::registry::{self, NODE_NAMES};
 
 use super::{Code, Failure};
 
@@ -32,8 +32,8 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     let Some(name) = args.name else {
         return Err(Failure::invalid(anyhow::anyhow!("name a node, or pass --list")));
     };
-    let name = graph::static_name(&name).map_err(Failure::invalid)?;
-    let specs = graph::params(name).map_err(Failure::invalid)?;
+    let name = registry::static_name(&name).map_err(Failure::invalid)?;
+    let specs = registry::params(name).map_err(Failure::invalid)?;
     if args.print_params {
         println!("# {name}\n/**:\n  ros__parameters:");
         for s in &specs {
@@ -43,8 +43,8 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     }
     let given = ros::read_params(name, DEFAULT_NAMESPACE, &specs).map_err(Failure::invalid)?;
     let params = Params::new(name, &specs, &given).map_err(Failure::invalid)?;
-    let node = graph::build(name, &params).map_err(|e| match e {
-        graph::BuildError::Deploy(d) => super::mission::refusal(d),
+    let node = registry::build(name, &params).map_err(|e| match e {
+        registry::BuildError::Deploy(d) => super::mission::refusal(d),
         e => Failure::invalid(e),
     })?;
     let twist = TwistKind::from_use_stamped(params.bool("use_stamped").unwrap_or(false));

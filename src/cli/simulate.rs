@@ -2,9 +2,9 @@
 
 use super::{Code, Failure, FidelityArg};
 use anyhow::Context;
+use sim2real::control::route::{self, RouteRun};
 use sim2real::files;
 use sim2real::plot::{self, Track};
-use sim2real::route::{self, RouteRun};
 use sim2real::scenario::Scenario;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

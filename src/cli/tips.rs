@@ -6,7 +6,7 @@ use std::sync::Arc;
 use sim2real::agents::tips::{
     IntrospectConfig, LlmRewriter, Source, TipStore, TipsError, TipsPlanner, read_missions,
 };
-use sim2real::runtime::Deployment;
+use sim2real::bundle::Deployment;
 
 use super::{Code, Failure};
 

@@ -1,15 +1,13 @@
 //! `sim2real verify` and `sim2real verify-merge`: verification campaigns, their shards, and
 //! the certificate (exit 3 when it does not hold).
 
+use super::progress::Progress;
 use super::{Code, Failure};
 use anyhow::{Context, anyhow};
-use indicatif::{ProgressBar, ProgressStyle};
-use sim2real::bundle::Bundle;
+use sim2real::bundle::{Bundle, BundleWriter};
+use sim2real::campaign::{Campaign, Plan, Shard};
 use sim2real::files;
-use sim2real::verify::{Campaign, Plan, Shard};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use verification::{Certificate, Fidelity, floor_to};
 
@@ -108,8 +106,8 @@ pub fn run(args: Args) -> Result<Code, Failure> {
     );
 
     let started = Instant::now();
-    let progress = Progress::new(total);
-    let campaign = plan.run(&bundle, shard, &|done| progress.tick(done)).map_err(Failure::runtime)?;
+    let progress = Progress::new(total, "trials");
+    let campaign = plan.run(&bundle, shard, &|done| progress.update(done, "")).map_err(Failure::runtime)?;
     progress.finish();
     let elapsed = started.elapsed().as_secs_f64();
     let ran: u64 = campaign.trials.iter().map(|t| t.trials).sum();
@@ -118,7 +116,7 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         println!(
             "sequential: {ran} of at most {total} trials; each claim's error is spent over {} looks, so its \
              bound holds under the early stop",
-            sim2real::verify::SEQUENTIAL_LOOKS
+            sim2real::campaign::SEQUENTIAL_LOOKS
         );
     }
 
@@ -143,8 +141,10 @@ pub fn run(args: Args) -> Result<Code, Failure> {
                 args.bundle.display()
             ),
         })?;
-        cert.write(bundle.dir()).map_err(Failure::runtime)?;
-        println!("wrote {}", Certificate::path_in(bundle.dir()).display());
+        let path = BundleWriter::create(bundle.dir())
+            .and_then(|w| w.certificate(&cert))
+            .map_err(Failure::runtime)?;
+        println!("wrote {}", path.display());
     }
     Ok(verdict(&cert))
 }
@@ -284,54 +284,4 @@ fn write_yaml<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Failure
     files::write_atomic(path, yaml.as_bytes())
         .with_context(|| format!("writing {}", path.display()))
         .map_err(Failure::runtime)
-}
-
-/// A progress bar on a terminal, log lines every 10 % otherwise; safe to tick from workers.
-struct Progress {
-    bar: Option<ProgressBar>,
-    total: u64,
-    next_log: AtomicU64,
-}
-
-impl Progress {
-    fn new(total: u64) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::new(total);
-            if let Ok(style) = ProgressStyle::with_template(
-                "{elapsed_precise} {bar:40} {pos}/{len} trials ({per_sec}, eta {eta})",
-            ) {
-                bar.set_style(style);
-            }
-            bar
-        });
-        Self { bar, total, next_log: AtomicU64::new(total.div_ceil(10)) }
-    }
-
-    fn tick(&self, done: u64) {
-        match &self.bar {
-            Some(bar) => bar.set_position(done),
-            None => {
-                let next = self.next_log.load(Ordering::Relaxed);
-                if done >= next
-                    && self
-                        .next_log
-                        .compare_exchange(
-                            next,
-                            next + self.total.div_ceil(10),
-                            Ordering::Relaxed,
-                            Ordering::Relaxed,
-                        )
-                        .is_ok()
-                {
-                    tracing::info!("{done}/{} trials", self.total);
-                }
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish();
-        }
-    }
 }

@@ -1,11 +1,11 @@
 //! `sim2real pipeline`: from a scenario to a certified bundle with no hand work in between.
 //!
-//! 1. ICRL in low fidelity ([`crate::icrl`]): estimate every subtask a route needs, train the
+//! 1. ICRL in low fidelity ([`crate::training::icrl`]): estimate every subtask a route needs, train the
 //!    one with the largest gap p* − p̂ for one chunk, until every goal's model meets `task.theta`
 //!    (or no route can, or a cap is hit: what was trained is verified all the same, since the
 //!    certificate is judged on `certify.theta`).
 //! 2. Bundle: the scenario and every trained subtask's best policy so far.
-//! 3. Verification ([`crate::verify`]): sequential campaigns in low, then high fidelity.
+//! 3. Verification ([`crate::campaign`]): sequential campaigns in low, then high fidelity.
 //! 4. Refinement: a subtask whose high-fidelity success is significantly below its
 //!    low-fidelity success (Fisher exact) enters the planner at its high-fidelity lower bound
 //!    and is retired from training, so the planner routes around it; the loop then trains what
@@ -16,15 +16,18 @@ pub mod report;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use anyhow::Context as _;
-use policies::{ActorCritic, Control, Env, PolicyFile, Ppo, VecEnv};
+use policies::PolicyFile;
 use verification::{Certificate, Fidelity};
 
-use crate::bundle::{Bundle, POLICIES_DIR, SCENARIO_FILE};
-use crate::icrl::{Ending, GoalModel, Icrl, IcrlConfig, Subtasks};
-use crate::scenario::Scenario;
-use crate::subtask_env::{self, DEFAULT_POLICY_HZ, SubtaskEnv};
-use crate::verify::{Campaign, Plan, Shard};
+use crate::bundle::deployment::DeployError;
+use crate::bundle::{Bundle, BundleError, BundleWriter};
+use crate::campaign::{Campaign, Plan, PlanError, Shard};
+use crate::mission::MissionError;
+use crate::plot::PlotError;
+use crate::scenario::{Scenario, ScenarioError};
+use crate::training::icrl::{Ending, GoalModel, Icrl, IcrlConfig, Subtasks};
+use crate::training::subtask_env::{self, DEFAULT_POLICY_HZ, SubtaskEnv};
+use crate::training::{Learner, TrainingError};
 
 /// Most verify-and-refine rounds after the first verification.
 pub const MAX_REFINEMENTS: usize = 3;
@@ -71,73 +74,48 @@ pub struct Refinement {
     pub high_bound: f64,
 }
 
-/// One subtask's learner: PPO, its environments, and the best policy estimated so far.
-struct Learner {
-    ppo: Ppo,
-    envs: VecEnv<SubtaskEnv>,
-    eval_envs: Vec<SubtaskEnv>,
-    best: Option<(f64, ActorCritic)>,
-    curve: Vec<(u64, f64)>,
-}
-
-/// The scenario's subtasks as the loop sees them: low-fidelity PPO learners built on first use.
+/// The scenario's subtasks as the loop sees them: a low-fidelity [`Learner`] and its evaluation
+/// environments per subtask, built on first use.
 struct ScenarioSubtasks<'a> {
     scenario: &'a Scenario,
     seed: u64,
-    learners: BTreeMap<usize, Learner>,
+    learners: BTreeMap<usize, (Learner<SubtaskEnv>, Vec<SubtaskEnv>)>,
 }
 
 impl ScenarioSubtasks<'_> {
-    fn learner(&mut self, c: usize) -> anyhow::Result<&mut Learner> {
+    fn learner(&mut self, c: usize) -> Result<&mut (Learner<SubtaskEnv>, Vec<SubtaskEnv>), TrainingError> {
         if !self.learners.contains_key(&c) {
             let make = || SubtaskEnv::new(self.scenario, c, sim::Fidelity::Low, DEFAULT_POLICY_HZ);
-            let probe = make()?;
-            let ppo = Ppo::new(
-                subtask_env::ppo_config(),
-                probe.obs_dim(),
-                probe.action_space(),
-                policies::derive_seed(self.seed, c as u64),
-            )?;
-            let mut pool = (0..ppo.config().n_envs).map(|_| make()).collect::<Result<Vec<_>, _>>()?;
-            // Invariant: the pool holds exactly `n_envs` environments and `vec_env` asks for `n_envs`.
-            let envs = ppo.vec_env(|_| pool.pop().expect("one prebuilt environment per slot"))?;
+            let seed = policies::derive_seed(self.seed, c as u64);
+            let learner = Learner::new(subtask_env::ppo_config(), seed, || Ok(make()?))?;
             let eval_envs = (0..EVAL_ENVS).map(|_| make()).collect::<Result<Vec<_>, _>>()?;
-            self.learners.insert(c, Learner { ppo, envs, eval_envs, best: None, curve: Vec::new() });
+            self.learners.insert(c, (learner, eval_envs));
         }
         Ok(self.learners.get_mut(&c).expect("inserted above"))
     }
 }
 
 impl Subtasks for ScenarioSubtasks<'_> {
-    fn train(&mut self, c: usize, steps: u64) -> anyhow::Result<u64> {
-        let learner = self.learner(c)?;
-        let before = learner.ppo.steps_done();
-        let curve = &mut learner.curve;
-        let p = learner.ppo.learn(&mut learner.envs, steps, |p| {
-            if let Some(rate) = p.success_rate {
-                curve.push((p.steps_done, rate));
-            }
-            Control::Continue
-        })?;
+    fn train(&mut self, c: usize, steps: u64) -> Result<u64, TrainingError> {
+        let (learner, _) = self.learner(c)?;
+        let before = learner.steps_done();
+        let p = learner.train(steps, |_| {})?;
         Ok(p.steps_done - before)
     }
 
     /// The best estimate so far: the pipeline ships the policy behind it (PPO's deterministic
     /// success swings between chunks; verification re-measures the shipped policy anyway).
-    fn estimate(&mut self, c: usize, rollouts: u64, seed: u64) -> anyhow::Result<f64> {
-        let learner = self.learner(c)?;
-        let rate =
-            subtask_env::evaluate(learner.ppo.agent(), &mut learner.eval_envs, rollouts, seed).success_rate();
-        if learner.best.as_ref().is_none_or(|(best, _)| rate >= *best) {
-            learner.best = Some((rate, learner.ppo.agent().clone()));
-        }
-        Ok(learner.best.as_ref().map_or(rate, |(best, _)| *best))
+    fn estimate(&mut self, c: usize, rollouts: u64, seed: u64) -> Result<f64, TrainingError> {
+        let (learner, eval_envs) = self.learner(c)?;
+        let rate = subtask_env::evaluate(learner.agent(), eval_envs, rollouts, seed).success_rate();
+        learner.offer(rate);
+        Ok(learner.best().map_or(rate, |b| b.score))
     }
 }
 
 /// One goal's high-level model from the scenario's interface graph: state 0 is the start,
 /// state 1 + s the place where subtasks with exit state s end.
-pub fn goal_models(scenario: &Scenario) -> anyhow::Result<Vec<GoalModel>> {
+pub fn goal_models(scenario: &Scenario) -> Result<Vec<GoalModel>, TrainingError> {
     let graph = scenario.graph();
     let n = scenario.subtasks().len();
     let mut entries: Vec<Vec<usize>> =
@@ -157,14 +135,20 @@ pub fn goal_models(scenario: &Scenario) -> anyhow::Result<Vec<GoalModel>> {
         .iter()
         .map(|g| {
             let reaches: Vec<bool> = (0..n).map(|a| graph.goal_reachers(g).contains(&a)).collect();
-            GoalModel::new(g.as_str(), 0, &entries, &exits, &reaches).with_context(|| format!("goal {g}"))
+            GoalModel::new(g.as_str(), 0, &entries, &exits, &reaches)
+                .map_err(|source| TrainingError::Model { model: format!("goal {g}"), source })
         })
         .collect()
 }
 
 /// Runs the pipeline on the scenario file `source` and writes the bundle to `out`.
 /// `log` receives progress lines.
-pub fn run(source: &Path, out: &Path, options: &Options, log: &dyn Fn(&str)) -> anyhow::Result<Outcome> {
+pub fn run(
+    source: &Path,
+    out: &Path,
+    options: &Options,
+    log: &dyn Fn(&str),
+) -> Result<Outcome, PipelineError> {
     let scenario = Scenario::load(source)?;
     let training = scenario.training();
     let scale = |n: u64| if options.quick { n.div_ceil(4) } else { n };
@@ -246,7 +230,7 @@ pub fn run(source: &Path, out: &Path, options: &Options, log: &dyn Fn(&str)) -> 
             .collect();
         let certified = cert.certified;
         if certified {
-            cert.write(out)?;
+            BundleWriter::create(out)?.certificate(&cert)?;
         }
         certificate = Some(cert);
         if certified || worse.is_empty() || round == MAX_REFINEMENTS {
@@ -265,7 +249,11 @@ pub fn run(source: &Path, out: &Path, options: &Options, log: &dyn Fn(&str)) -> 
             refinements.push(r);
         }
     };
-    let curves = system.learners.iter().map(|(&c, l)| (c, l.curve.clone())).collect();
+    let curves = system
+        .learners
+        .iter()
+        .map(|(&c, (l, _))| (c, l.curve().iter().filter_map(|&(s, _, r)| Some((s, r?))).collect()))
+        .collect();
     Ok(Outcome { icrl, ending, certificate, refinements, curves })
 }
 
@@ -278,37 +266,61 @@ fn write_bundle(
     system: &ScenarioSubtasks<'_>,
     icrl: &Icrl,
     seed: u64,
-) -> anyhow::Result<()> {
-    let dir = out.join(POLICIES_DIR);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let bytes = std::fs::read(source).with_context(|| format!("reading {}", source.display()))?;
-    crate::files::write_atomic(&out.join(SCENARIO_FILE), &bytes)
-        .with_context(|| format!("writing {}", out.join(SCENARIO_FILE).display()))?;
-    // A stale certificate would describe other policies.
-    let _ = std::fs::remove_file(Certificate::path_in(out));
+) -> Result<(), PipelineError> {
+    let writer = BundleWriter::create(out)?;
+    writer.scenario_from(source)?;
     let mut keep = Vec::new();
-    for (&c, learner) in &system.learners {
-        let Some((_, agent)) = &learner.best else { continue };
+    for (&c, (learner, _)) in &system.learners {
+        let Some(best) = learner.best() else { continue };
         if icrl.steps[c] == 0 {
             continue;
         }
-        let env = SubtaskEnv::new(scenario, c, sim::Fidelity::Low, DEFAULT_POLICY_HZ)?;
+        let env = SubtaskEnv::new(scenario, c, sim::Fidelity::Low, DEFAULT_POLICY_HZ)
+            .map_err(TrainingError::from)?;
         let file = PolicyFile::new(
-            agent,
+            &best.agent,
             env.policy_meta(),
             icrl.steps[c],
             policies::derive_seed(seed, c as u64),
             true,
-        )?;
-        let (weights, contract) = file.save(&dir, env.subtask_id().as_str())?;
-        keep.extend([weights, contract]);
+        )
+        .map_err(BundleError::from)?;
+        writer.policy(env.subtask_id().as_str(), &file)?;
+        keep.push(env.subtask_id().as_str().to_string());
     }
-    // Pairs from an earlier run into the same directory would be verified and shipped too.
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
-        let path = entry?.path();
-        if !keep.contains(&path) {
-            std::fs::remove_file(&path).with_context(|| format!("removing stale {}", path.display()))?;
-        }
-    }
+    writer.retain_policies(&keep.iter().map(String::as_str).collect::<Vec<_>>())?;
     Ok(())
+}
+
+/// Why the pipeline stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// The scenario file does not load.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// Training or estimation failed.
+    #[error(transparent)]
+    Training(#[from] TrainingError),
+    /// The bundle could not be written or reopened.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    /// The verification campaign could not be planned or run.
+    #[error(transparent)]
+    Campaign(#[from] PlanError),
+    /// The certificate could not be computed.
+    #[error(transparent)]
+    Certificate(#[from] verification::Error),
+    /// The certified bundle refused to deploy for the report's sample missions.
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    /// A sample mission of the report failed.
+    #[error(transparent)]
+    Mission(#[from] MissionError),
+    /// A chart of the report could not be written.
+    #[error(transparent)]
+    Plot(#[from] PlotError),
+    /// The report text could not be formatted.
+    #[error("formatting report.md")]
+    Format(#[from] std::fmt::Error),
 }

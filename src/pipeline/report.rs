@@ -3,41 +3,32 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use plotters::prelude::*;
+use plotters::style::{BLUE, RGBColor};
 use verification::{Certificate, Fidelity, floor_to};
 
-use super::Outcome;
-use crate::files;
-use crate::plot::{Track, map_png};
-use crate::runtime::Deployment;
-use crate::runtime::mission::{self, Faults, MissionConfig, MissionReport, Transport};
+use super::{Outcome, PipelineError};
+use crate::bundle::BundleWriter;
+use crate::bundle::Deployment;
+use crate::mission::{self, Faults, MissionConfig, Transport};
+use crate::msg::MissionReport;
+use crate::plot::bars::paired_bars_png;
+use crate::plot::lines::{Lines, Panel, Series, XLabels, lines_png};
+use crate::plot::{PlotError, Track, map_png};
 use crate::scenario::Scenario;
 use std::sync::Arc;
 
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-];
-
 /// Writes `report.md` and the plots into the bundle `out`.
-pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -> anyhow::Result<()> {
-    let plots = out.join(verification::PLOTS_DIR);
-    std::fs::create_dir_all(&plots)?;
+pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -> Result<(), PipelineError> {
+    let bundle = BundleWriter::create(out)?;
     let id = |c: usize| scenario.subtasks()[c].id().to_string();
     let icrl = &outcome.icrl;
     let trained: Vec<usize> = (0..icrl.steps.len()).filter(|&c| icrl.steps[c] > 0).collect();
 
-    estimates_png(&plots.join("estimates.png"), scenario, outcome, &trained)?;
-    curves_png(&plots.join("learning_curves.png"), scenario, outcome)?;
+    estimates_png(&bundle.plot("estimates.png")?, scenario, outcome, &trained)?;
+    curves_png(&bundle.plot("learning_curves.png")?, scenario, outcome)?;
     let missions = sample_missions(out, outcome)?;
     if let Some(cert) = &outcome.certificate {
-        fidelity_png(&plots.join("low_vs_high.png"), cert)?;
+        fidelity_png(&bundle.plot("low_vs_high.png")?, cert)?;
         for g in &cert.goals {
             if let Some(route) = g.routes.first() {
                 let highlight: Vec<usize> =
@@ -53,7 +44,13 @@ pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -
                         colour: if *fidelity == sim::Fidelity::Low { BLUE } else { RGBColor(160, 0, 160) },
                     })
                     .collect();
-                map_png(&plots.join(format!("route_{}.png", g.goal)), &title, scenario, &highlight, &tracks)?;
+                map_png(
+                    &bundle.plot(&format!("route_{}.png", g.goal))?,
+                    &title,
+                    scenario,
+                    &highlight,
+                    &tracks,
+                )?;
             }
         }
     }
@@ -181,14 +178,17 @@ pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -
             writeln!(md, "\nSignificant low/high gap (Fisher exact): {}.", cert.fidelity_gaps.join(", "))?;
         }
     }
-    files::write_atomic(&out.join(verification::REPORT_FILE), md.as_bytes())?;
+    bundle.report(&md)?;
     Ok(())
 }
 
 /// One mission per goal in each simulator, driven by the runtime nodes exactly as
 /// `sim2real mission` does (seed 0): the sample trajectories on the route maps. Only for a
 /// certified bundle, since only that one may drive.
-fn sample_missions(out: &Path, outcome: &Outcome) -> anyhow::Result<Vec<(sim::Fidelity, MissionReport)>> {
+fn sample_missions(
+    out: &Path,
+    outcome: &Outcome,
+) -> Result<Vec<(sim::Fidelity, MissionReport)>, PipelineError> {
     if !outcome.certificate.as_ref().is_some_and(|c| c.certified) {
         return Ok(Vec::new());
     }
@@ -217,49 +217,22 @@ fn phase_name(r: &MissionReport) -> String {
     if r.succeeded() { "reached the goal".into() } else { format!("{:?}", r.phase).to_lowercase() }
 }
 
-/// A labelled line per subtask on a [0, 1] y axis, with an optional horizontal reference line.
-struct Lines<'a> {
-    caption: &'a str,
-    x_desc: &'a str,
-    y_desc: &'a str,
+/// A [0, 1] chart of one panel.
+fn unit_lines(
+    caption: &str,
+    x_desc: &str,
+    y_desc: &str,
     x_max: f64,
     reference: Option<(String, f64)>,
-    series: Vec<(String, Vec<(f64, f64)>)>,
-}
-
-fn lines_png(path: &Path, lines: &Lines<'_>) -> anyhow::Result<()> {
-    files::with_temp(path, |tmp| -> anyhow::Result<()> {
-        let root = BitMapBackend::new(tmp, (1000, 600)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(lines.caption, ("sans-serif", 20))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(40)
-            .build_cartesian_2d(0.0..lines.x_max.max(1.0), 0.0..1.02)?;
-        chart.configure_mesh().x_desc(lines.x_desc).y_desc(lines.y_desc).draw()?;
-        if let Some((label, y)) = &lines.reference {
-            chart
-                .draw_series(LineSeries::new(vec![(0.0, *y), (lines.x_max, *y)], BLACK.stroke_width(1)))?
-                .label(label.as_str())
-                .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
-        }
-        for (k, (label, points)) in lines.series.iter().enumerate() {
-            let colour = PALETTE[k % PALETTE.len()];
-            chart
-                .draw_series(LineSeries::new(points.iter().copied(), colour.stroke_width(2)))?
-                .label(label.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
-            .draw()?;
-        root.present()?;
-        Ok(())
-    })
+    series: Vec<Series>,
+) -> Lines {
+    Lines {
+        caption: caption.into(),
+        x_desc: x_desc.into(),
+        x_max,
+        x_labels: XLabels::Plain,
+        panels: vec![Panel { y_desc: y_desc.into(), y_range: Some((0.0, 1.02)), reference, series }],
+    }
 }
 
 /// p̂ of every trained subtask against the iteration, with θ.
@@ -268,101 +241,68 @@ fn estimates_png(
     scenario: &Scenario,
     outcome: &Outcome,
     trained: &[usize],
-) -> anyhow::Result<()> {
+) -> Result<(), PlotError> {
     let history = &outcome.icrl.history;
     let theta = scenario.task().theta;
     let id = |c: usize| scenario.subtasks()[c].id().to_string();
+    let series = trained
+        .iter()
+        .map(|&c| {
+            Series::line(id(c), history.iter().enumerate().map(|(i, it)| (i as f64, it.p_hat[c])).collect())
+        })
+        .collect();
     lines_png(
         path,
-        &Lines {
-            caption: "estimated success per subtask against ICRL iteration (low fidelity)",
-            x_desc: "iteration",
-            y_desc: "estimated success",
-            x_max: history.len().saturating_sub(1) as f64,
-            reference: Some((format!("θ = {theta}"), theta)),
-            series: trained
-                .iter()
-                .map(|&c| {
-                    (id(c), history.iter().enumerate().map(|(i, it)| (i as f64, it.p_hat[c])).collect())
-                })
-                .collect(),
-        },
+        &unit_lines(
+            "estimated success per subtask against ICRL iteration (low fidelity)",
+            "iteration",
+            "estimated success",
+            history.len().saturating_sub(1) as f64,
+            Some((format!("θ = {theta}"), theta)),
+            series,
+        ),
     )
 }
 
 /// Training success rate (last 100 episodes) against the subtask's own steps.
-fn curves_png(path: &Path, scenario: &Scenario, outcome: &Outcome) -> anyhow::Result<()> {
+fn curves_png(path: &Path, scenario: &Scenario, outcome: &Outcome) -> Result<(), PlotError> {
     let x_max = outcome.curves.values().filter_map(|c| c.last()).map(|p| p.0).max().unwrap_or(1) as f64;
     let id = |c: usize| scenario.subtasks()[c].id().to_string();
+    let series = outcome
+        .curves
+        .iter()
+        .map(|(&c, curve)| Series::line(id(c), curve.iter().map(|&(s, r)| (s as f64, r)).collect()))
+        .collect();
     lines_png(
         path,
-        &Lines {
-            caption: "learning curves: training success (last 100 episodes)",
-            x_desc: "environment steps of the subtask",
-            y_desc: "success",
+        &unit_lines(
+            "learning curves: training success (last 100 episodes)",
+            "environment steps of the subtask",
+            "success",
             x_max,
-            reference: None,
-            series: outcome
-                .curves
-                .iter()
-                .map(|(&c, curve)| (id(c), curve.iter().map(|&(s, r)| (s as f64, r)).collect()))
-                .collect(),
-        },
+            None,
+            series,
+        ),
     )
 }
 
 /// Verification success rate per subtask, low beside high.
-fn fidelity_png(path: &Path, cert: &Certificate) -> anyhow::Result<()> {
-    let ids: Vec<&str> = {
-        let mut v: Vec<&str> = cert.subtasks.iter().map(|r| r.subtask.as_str()).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
+fn fidelity_png(path: &Path, cert: &Certificate) -> Result<(), PlotError> {
+    let mut ids: Vec<&str> = cert.subtasks.iter().map(|r| r.subtask.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
     let rate = |id: &str, f: Fidelity| {
         cert.subtasks
             .iter()
             .find(|r| r.subtask == id && r.fidelity == f)
             .map(|r| r.successes as f64 / r.trials.max(1) as f64)
     };
-    files::with_temp(path, |tmp| -> anyhow::Result<()> {
-        let height = 120 + 40 * ids.len() as u32;
-        let root = BitMapBackend::new(tmp, (1000, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let n = ids.len() as u32;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "verification success rate: low (blue, lower bar) vs high (orange) fidelity",
-                ("sans-serif", 20),
-            )
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(230)
-            .build_cartesian_2d(0.0..1.02, (0..n).into_segmented())?;
-        chart
-            .configure_mesh()
-            .y_labels(ids.len())
-            .y_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => ids.get(*i as usize).map_or(String::new(), |s| (*s).to_string()),
-                _ => String::new(),
-            })
-            .x_desc("success rate")
-            .draw()?;
-        for (i, id) in ids.iter().enumerate() {
-            let i = i as u32;
-            let halves = [
-                (Fidelity::Low, SegmentValue::Exact(i), SegmentValue::CenterOf(i), PALETTE[0]),
-                (Fidelity::High, SegmentValue::CenterOf(i), SegmentValue::Exact(i + 1), PALETTE[1]),
-            ];
-            for (f, from, to, colour) in halves {
-                if let Some(r) = rate(id, f) {
-                    let mut bar = Rectangle::new([(0.0, from), (r, to)], colour.filled());
-                    bar.set_margin(3, 3, 0, 0);
-                    chart.draw_series(std::iter::once(bar))?;
-                }
-            }
-        }
-        root.present()?;
-        Ok(())
-    })
+    let rows: Vec<_> =
+        ids.iter().map(|id| (id.to_string(), rate(id, Fidelity::Low), rate(id, Fidelity::High))).collect();
+    paired_bars_png(
+        path,
+        "verification success rate: low (blue, lower bar) vs high (orange) fidelity",
+        "success rate",
+        &rows,
+    )
 }

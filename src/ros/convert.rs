@@ -14,8 +14,8 @@ use r2r::std_msgs::msg::{Bool, Header, String as RosString};
 use sim::{PlanarState, VelocityCmd};
 
 use super::{TwistKind, quaternion_from_rpy, rpy_from_quaternion, yaw_from_quaternion};
-use crate::runtime::msg::{Command, Diagnostic, DiagnosticLevel, Imu, Odom, Scan};
-use crate::runtime::{Msg, Topic};
+use crate::msg::{Command, Diagnostic, DiagnosticLevel, Imu, Odom, Scan};
+use crate::msg::{Msg, Topic};
 
 /// Frame ids of what the bridge publishes (Clearpath's names).
 const ODOM_FRAME: &str = "odom";

@@ -15,7 +15,8 @@ use r2r::{Publisher, QosProfile};
 
 use super::convert::{Incoming, Outgoing, TimeMap, from_msg, to_msg};
 use super::{QosClass, RosError, SpinOptions, TwistKind, absolute_namespace, qos_class, twist_kind};
-use crate::runtime::{Node, Outbox, ParamSpec, ParamValue, Topic};
+use crate::msg::Topic;
+use crate::runtime::{Node, Outbox, ParamSpec, ParamValue};
 
 /// Longest blocking wait of one loop turn: bounds how late a stop request is seen.
 const MAX_WAIT: Duration = Duration::from_millis(20);

@@ -3,7 +3,7 @@
 //! Data flow: [`spin`] creates one r2r node named after the runtime node, in the robot
 //! namespace, with a subscription per [`Node::subscriptions`](crate::runtime::Node::subscriptions)
 //! topic and a publisher per publication. Each incoming ROS message is converted into a
-//! [`Msg`](crate::runtime::Msg) and handed to `on_message`; a wall-clock timer calls `on_tick`
+//! [`Msg`](crate::msg::Msg) and handed to `on_message`; a wall-clock timer calls `on_tick`
 //! every [`Node::period_s`](crate::runtime::Node::period_s); whatever the node pushes into its
 //! outbox is converted back and published. `now_s` is a monotonic clock (seconds since the
 //! bridge started); header stamps are ROS time (the system clock), mapped onto that monotonic
@@ -22,7 +22,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::runtime::Topic;
+use crate::msg::Topic;
 
 #[cfg(feature = "ros2")]
 mod convert;

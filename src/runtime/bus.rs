@@ -9,8 +9,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::ops::ControlFlow;
 
-use super::msg::{Msg, Topic};
-use super::node::{Node, Outbox};
+use crate::msg::{Msg, Topic};
+use crate::runtime::node::{Node, Outbox};
 
 /// Fault injection on one topic during a time window (testing).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::msg::{Msg, Topic};
+use crate::msg::{Msg, Topic};
 
 /// Messages a node publishes while it handles one input.
 #[derive(Debug, Default)]

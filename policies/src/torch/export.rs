@@ -29,10 +29,14 @@ pub fn export(agent: &ActorCritic, file: impl AsRef<Path>, device: Device) -> Re
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::Module { file: file.to_path_buf(), what: "saving the traced module", source });
     }
-    std::fs::rename(&tmp, file).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::Io { file: file.to_path_buf(), source }
-    })
+    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).and_then(|()| std::fs::rename(&tmp, file)).map_err(
+        |source| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::Io { file: file.to_path_buf(), source }
+        },
+    )?;
+    crate::policy_file::sync_dir(file);
+    Ok(())
 }
 
 /// The traced module, in memory.

@@ -78,7 +78,7 @@ impl Features {
         for t in world.subtasks() {
             let start = world.waypoints().iter().map(|wp| wp.position()).find(|p| {
                 let s = sim::PlanarState { x_m: p.x, y_m: p.y, yaw_rad: 0.0, speed_mps: 0.0 };
-                t.entry().contains(&crate::route::region_state(&s))
+                t.entry().contains(&crate::control::route::region_state(&s))
             });
             let mut path: Vec<sim::Vec2> = start.into_iter().collect();
             path.extend_from_slice(t.via());

@@ -19,7 +19,7 @@ use verification::{Sides, wilson};
 use super::features::{Feature, Features};
 use super::record::{MissionRecord, Source};
 use super::store::{Action, Rule, Scope, Support, Tip};
-use crate::runtime::Deployment;
+use crate::bundle::Deployment;
 
 /// Thresholds of the introspection.
 #[derive(Debug, Clone, Copy, PartialEq)]

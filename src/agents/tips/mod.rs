@@ -18,7 +18,6 @@ pub mod introspect;
 mod record;
 mod rewrite;
 mod store;
-pub mod suite;
 
 pub use features::{CLEARANCE_M, Feature, Features, LOW_FRICTION, STEEP_GRADE};
 pub use introspect::IntrospectConfig;
@@ -33,8 +32,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::runtime::Deployment;
-use crate::runtime::mission_executive::{PreferenceError, RoutePreference};
+use crate::bundle::Deployment;
+use crate::bundle::deployment::{PreferenceError, RoutePreference};
 use crate::scenario::Scenario;
 
 /// Why the tips planner could not read, update or apply tips.

@@ -6,8 +6,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::TipsError;
-use crate::runtime::mission::MissionReport;
-use crate::runtime::msg::{MissionPhase, MissionStatus, SubtaskEvent, SubtaskOutcome};
+use crate::msg::MissionReport;
+use crate::msg::{MissionPhase, MissionStatus, SubtaskEvent, SubtaskOutcome};
 
 /// Whose mission it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::TipsError;
 use super::features::Feature;
-use crate::runtime::Deployment;
+use crate::bundle::Deployment;
 
 /// Longest tip text, in words.
 pub const MAX_WORDS: usize = 25;
