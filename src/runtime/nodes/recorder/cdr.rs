@@ -2,7 +2,7 @@
 //! standard messages we record.
 
 use super::CommandType;
-use super::mcap::*;
+use super::mcap::split_time;
 use crate::msg::{Command, Diagnostic, Imu, Odom, Scan};
 
 /// A little-endian plain-CDR (XCDR1) payload, as rmw_fastrtps serialises ROS 2 messages:
@@ -85,9 +85,9 @@ impl Cdr {
 }
 
 /// Frame of odometry poses (the Warthog's EKF output).
-pub(super) const ODOM_FRAME: &str = "odom";
+const ODOM_FRAME: &str = "odom";
 /// Body frame of the robot.
-pub(super) const BASE_FRAME: &str = "base_link";
+const BASE_FRAME: &str = "base_link";
 
 pub(super) fn twist_cdr(c: &Command, commands: CommandType) -> Vec<u8> {
     let mut cdr = Cdr::new();

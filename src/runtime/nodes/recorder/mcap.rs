@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use mcap::records::MessageHeader;
 
-use super::cdr::*;
-use super::schema::*;
+use super::cdr::{Cdr, diagnostic_array_cdr, imu_cdr, laser_scan_cdr, odometry_cdr, twist_cdr};
+use super::schema::{JSON_SCHEMA, NUMBER, ROS2MSG, STRING, Schema, json_schema, schema};
 use crate::msg::Msg;
 use crate::runtime::node::ParamError;
 
@@ -244,7 +244,7 @@ impl Drop for Recorder {
 }
 
 /// MCAP time (ns since the clock's epoch); negative or non-finite times record as 0.
-pub(super) fn time_ns(t_s: f64) -> u64 {
+fn time_ns(t_s: f64) -> u64 {
     let (sec, nanosec) = split_time(t_s);
     u64::try_from(sec).map_or(0, |s| s * 1_000_000_000 + u64::from(nanosec))
 }

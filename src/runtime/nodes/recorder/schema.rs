@@ -15,7 +15,7 @@ pub(super) struct Schema {
 }
 
 /// A ROS 2 message type: its `.msg` text (comments left out) and the types it uses.
-pub(super) struct Ros2Type {
+struct Ros2Type {
     /// Full name, `pkg/msg/Type`.
     name: &'static str,
     text: &'static str,
@@ -45,68 +45,68 @@ impl Ros2Type {
     }
 }
 
-pub(super) const TIME: Ros2Type =
+const TIME: Ros2Type =
     Ros2Type { name: "builtin_interfaces/msg/Time", text: "int32 sec\nuint32 nanosec\n", deps: &[] };
-pub(super) const HEADER: Ros2Type = Ros2Type {
+const HEADER: Ros2Type = Ros2Type {
     name: "std_msgs/msg/Header",
     text: "builtin_interfaces/Time stamp\nstring frame_id\n",
     deps: &[&TIME],
 };
-pub(super) const BOOL: Ros2Type = Ros2Type { name: "std_msgs/msg/Bool", text: "bool data\n", deps: &[] };
-pub(super) const KEY_VALUE: Ros2Type =
+const BOOL: Ros2Type = Ros2Type { name: "std_msgs/msg/Bool", text: "bool data\n", deps: &[] };
+const KEY_VALUE: Ros2Type =
     Ros2Type { name: "diagnostic_msgs/msg/KeyValue", text: "string key\nstring value\n", deps: &[] };
-pub(super) const DIAGNOSTIC_STATUS: Ros2Type = Ros2Type {
+const DIAGNOSTIC_STATUS: Ros2Type = Ros2Type {
     name: "diagnostic_msgs/msg/DiagnosticStatus",
     text: "byte OK=0\nbyte WARN=1\nbyte ERROR=2\nbyte STALE=3\nbyte level\nstring name\nstring message\n\
            string hardware_id\ndiagnostic_msgs/KeyValue[] values\n",
     deps: &[&KEY_VALUE],
 };
-pub(super) const DIAGNOSTIC_ARRAY: Ros2Type = Ros2Type {
+const DIAGNOSTIC_ARRAY: Ros2Type = Ros2Type {
     name: "diagnostic_msgs/msg/DiagnosticArray",
     text: "std_msgs/Header header\ndiagnostic_msgs/DiagnosticStatus[] status\n",
     deps: &[&HEADER, &DIAGNOSTIC_STATUS],
 };
-pub(super) const VECTOR3: Ros2Type =
+const VECTOR3: Ros2Type =
     Ros2Type { name: "geometry_msgs/msg/Vector3", text: "float64 x\nfloat64 y\nfloat64 z\n", deps: &[] };
-pub(super) const POINT: Ros2Type =
+const POINT: Ros2Type =
     Ros2Type { name: "geometry_msgs/msg/Point", text: "float64 x\nfloat64 y\nfloat64 z\n", deps: &[] };
-pub(super) const QUATERNION: Ros2Type = Ros2Type {
+const QUATERNION: Ros2Type = Ros2Type {
     name: "geometry_msgs/msg/Quaternion",
     text: "float64 x 0\nfloat64 y 0\nfloat64 z 0\nfloat64 w 1\n",
     deps: &[],
 };
-pub(super) const POSE: Ros2Type = Ros2Type {
+const POSE: Ros2Type = Ros2Type {
     name: "geometry_msgs/msg/Pose",
     text: "geometry_msgs/Point position\ngeometry_msgs/Quaternion orientation\n",
     deps: &[&POINT, &QUATERNION],
 };
-pub(super) const POSE_WITH_COVARIANCE: Ros2Type = Ros2Type {
+const POSE_WITH_COVARIANCE: Ros2Type = Ros2Type {
     name: "geometry_msgs/msg/PoseWithCovariance",
     text: "geometry_msgs/Pose pose\nfloat64[36] covariance\n",
     deps: &[&POSE],
 };
-pub(super) const TWIST: Ros2Type = Ros2Type {
+const TWIST: Ros2Type = Ros2Type {
     name: "geometry_msgs/msg/Twist",
     text: "geometry_msgs/Vector3 linear\ngeometry_msgs/Vector3 angular\n",
     deps: &[&VECTOR3],
 };
-pub(super) const TWIST_STAMPED: Ros2Type = Ros2Type {
+const TWIST_STAMPED: Ros2Type = Ros2Type {
     name: "geometry_msgs/msg/TwistStamped",
     text: "std_msgs/Header header\ngeometry_msgs/Twist twist\n",
     deps: &[&HEADER, &TWIST],
 };
-pub(super) const TWIST_WITH_COVARIANCE: Ros2Type = Ros2Type {
+const TWIST_WITH_COVARIANCE: Ros2Type = Ros2Type {
     name: "geometry_msgs/msg/TwistWithCovariance",
     text: "geometry_msgs/Twist twist\nfloat64[36] covariance\n",
     deps: &[&TWIST],
 };
-pub(super) const ODOMETRY: Ros2Type = Ros2Type {
+const ODOMETRY: Ros2Type = Ros2Type {
     name: "nav_msgs/msg/Odometry",
     text: "std_msgs/Header header\nstring child_frame_id\n\
            geometry_msgs/PoseWithCovariance pose\ngeometry_msgs/TwistWithCovariance twist\n",
     deps: &[&HEADER, &POSE_WITH_COVARIANCE, &TWIST_WITH_COVARIANCE],
 };
-pub(super) const IMU: Ros2Type = Ros2Type {
+const IMU: Ros2Type = Ros2Type {
     name: "sensor_msgs/msg/Imu",
     text: "std_msgs/Header header\n\
            geometry_msgs/Quaternion orientation\nfloat64[9] orientation_covariance\n\
@@ -114,7 +114,7 @@ pub(super) const IMU: Ros2Type = Ros2Type {
            geometry_msgs/Vector3 linear_acceleration\nfloat64[9] linear_acceleration_covariance\n",
     deps: &[&HEADER, &QUATERNION, &VECTOR3],
 };
-pub(super) const LASER_SCAN: Ros2Type = Ros2Type {
+const LASER_SCAN: Ros2Type = Ros2Type {
     name: "sensor_msgs/msg/LaserScan",
     text: "std_msgs/Header header\n\
            float32 angle_min\nfloat32 angle_max\nfloat32 angle_increment\n\
@@ -127,7 +127,7 @@ pub(super) const LASER_SCAN: Ros2Type = Ros2Type {
 // JSON-schema property types.
 pub(super) const NUMBER: &str = r#"{"type":"number"}"#;
 pub(super) const STRING: &str = r#"{"type":"string"}"#;
-pub(super) const STRING_OR_NULL: &str = r#"{"type":["string","null"]}"#;
+const STRING_OR_NULL: &str = r#"{"type":["string","null"]}"#;
 
 /// A JSON schema of an object with exactly `properties` (name, schema), all required.
 pub(super) fn json_schema(properties: &[(&str, &str)]) -> String {
