@@ -6,7 +6,7 @@
 //! and do not depend on the noise level (the game draws noise from its own stream).
 //!
 //! Normalised score (LMRL-Gym `compute_score_normalizations.py`): with `min` the worst possible
-//! return ([`GameConfig::worst_return`]), `avg` the random-question baseline's mean return at
+//! return ([`GameConfig::worst_return`](super::waypoint_game::GameConfig::worst_return)), `avg` the random-question baseline's mean return at
 //! the same noise, and `max` the optimal questioner's mean return on the same episodes with
 //! noise-free answers (an upper bound at any noise, since noise only removes information),
 //! `score < avg ⇒ 50·(score − min)/(avg − min)`, else `50 + 50·(score − avg)/(max − avg)`.

@@ -1,6 +1,6 @@
 //! Language agents; today the deterministic core of the goal-directed dialogue agent.
 //!
-//! Data flow: a [`Catalog`] is built once from a [`Scenario`](crate::scenario::Scenario) (every
+//! Data flow: a [`Catalog`] is built once from a [`Scenario`] (every
 //! waypoint with its four [`Attribute`]s and aliases, plus the *targets*: the waypoints a goal may
 //! be). The [`parser::Parser`] turns operator text into a [`parser::Reading`] (stop, yes/no,
 //! attribute constraints, waypoint mentions, words it did not understand). The
@@ -12,7 +12,7 @@
 //! [`waypoint_game::WaypointGame`] is an LMRL-Gym-shaped text environment
 //! (Guess-the-Waypoint) with a simulated, noisy operator; [`baselines`] holds the random-question
 //! baseline and the exact optimal questioner; [`learned`] trains a small PPO move policy inside
-//! the same protocol; [`eval`] runs episodes and computes the LMRL-Gym normalised score.
+//! the same protocol; [`episodes`] runs episodes and computes the LMRL-Gym normalised score.
 //!
 //! [`tips`] is the introspective-tips planner: it learns short tips from mission outcomes that
 //! reorder the certified routes the mission executive may drive.

@@ -17,10 +17,10 @@
 //! required p* is the smallest lower bound that would let one of its routes meet θ given the
 //! others' bounds, so `pass` holds exactly when the subtask lies on a route that meets θ.
 
-mod certify;
-mod merge;
-mod plan;
-mod run;
+pub mod certify;
+pub mod merge;
+pub mod plan;
+pub mod run;
 
 use std::collections::BTreeMap;
 

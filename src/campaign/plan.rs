@@ -86,7 +86,7 @@ impl Plan {
     /// bundle policy; the baseline for the rest when `baseline`), each with `trials` trials,
     /// or by default the fixed-N size of DESIGN §9 ([`fixed_trials`]). A `sequential`
     /// campaign may run up to twice that and usually stops much earlier
-    /// ([`SequentialTest`] with [`SEQUENTIAL_LOOKS`] looks).
+    /// ([`verification::SequentialTest`] with [`SEQUENTIAL_LOOKS`](super::SEQUENTIAL_LOOKS) looks).
     pub fn new(
         bundle: &Bundle,
         fidelities: Vec<sim::Fidelity>,

@@ -1,6 +1,6 @@
 //! Scenarios: `scenarios/<name>/scenario.yaml`, loaded in two stages.
 //!
-//! [`raw`] mirrors the file (serde, unknown fields denied); [`Scenario::load`] parses it and
+//! `raw` mirrors the file (serde, unknown fields denied); [`Scenario::load`] parses it and
 //! `validate` checks every field, collecting all problems with their field paths, then builds
 //! the simulator world, the interface regions and the [`InterfaceGraph`] derived from them (an
 //! edge a → b wherever the exit set of a lies inside the entry set of b). The format is

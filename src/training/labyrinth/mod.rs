@@ -1,13 +1,13 @@
 //! The ICAPS 2022 discrete labyrinth as a benchmark of the iterative compositional RL loop.
 //!
-//! A [`Labyrinth`] ([`file`]: format and validation) is loaded from `scenarios/labyrinth/labyrinth.yaml` (serde with unknown keys
-//! denied, then validated; errors name the file and the field): a `sim::GridWorld` layout, slip,
+//! A [`Labyrinth`] ([`file`](mod@file): format and validation) is loaded from
+//! `scenarios/labyrinth/labyrinth.yaml` (serde with unknown keys denied, then validated; errors name the file and the field): a `sim::GridWorld` layout, slip,
 //! start and goal, the subtasks (entry and exit states) and the loop's settings (θ, N_train,
 //! N_max, K, T_c, T_meta, the training episode cap). From it:
-//! - [`LabyrinthEnv`] ([`env`]) is one subtask as a `policies::Env` for PPO: observation (x, y, dir) as
-//!   raw floats (as the paper), three discrete actions (left, right, forward), reward 1 and
-//!   [`Outcome::Success`] on reaching the exit state, [`Outcome::Failure`]`(`[`LAVA`]`)` with
-//!   reward 0 on entering lava, truncation with [`Outcome::Failure`]`(`[`TIMEOUT`]`)` at the
+//! - [`LabyrinthEnv`] ([`env`](mod@env)) is one subtask as a `policies::Env` for PPO: observation
+//!   (x, y, dir) as raw floats (as the paper), three discrete actions (left, right, forward), reward 1 and
+//!   [`Outcome::Success`](policies::Outcome::Success) on reaching the exit state, [`Outcome::Failure`](policies::Outcome::Failure)`(`[`LAVA`]`)` with
+//!   reward 0 on entering lava, truncation with [`Outcome::Failure`](policies::Outcome::Failure)`(`[`TIMEOUT`]`)` at the
 //!   episode cap;
 //! - [`Labyrinth::estimate`] counts successes of a deterministic policy over K rollouts of
 //!   horizon T_c (the estimate p̂ of the loop);
