@@ -16,9 +16,36 @@ pub enum MergeError {
         /// The differing field.
         field: &'static str,
     },
-    /// A shard index given twice or missing.
-    #[error("{0}")]
-    Shards(String),
+    /// A shard index past the shard count.
+    #[error("{file}: shard {index}/{count} out of range")]
+    OutOfRange {
+        /// The shard file.
+        file: String,
+        /// Its index.
+        index: u64,
+        /// The shard count.
+        count: u64,
+    },
+    /// A shard index given twice.
+    #[error("{file}: shard {index}/{count} given twice")]
+    Duplicate {
+        /// The second file with that index.
+        file: String,
+        /// The index.
+        index: u64,
+        /// The shard count.
+        count: u64,
+    },
+    /// Shards missing from the set.
+    #[error("missing shard(s) {}{}", missing.iter().map(|i| format!("{i}/{count}")).collect::<Vec<_>>().join(", "), if *more { ", …" } else { "" })]
+    Missing {
+        /// The first missing indices (at most ten).
+        missing: Vec<u64>,
+        /// The shard count.
+        count: u64,
+        /// Whether more than these are missing.
+        more: bool,
+    },
 }
 
 impl Campaign {
@@ -48,17 +75,12 @@ impl Campaign {
             if let Some((field, _)) = same_settings.iter().find(|(_, same)| !same) {
                 return Err(mismatch(field));
             }
-            if c.shard.index >= count {
-                return Err(MergeError::Shards(format!(
-                    "{file}: shard {}/{count} out of range",
-                    c.shard.index
-                )));
+            let (file, index) = (file.clone(), c.shard.index);
+            if index >= count {
+                return Err(MergeError::OutOfRange { file, index, count });
             }
-            if !seen.insert(c.shard.index) {
-                return Err(MergeError::Shards(format!(
-                    "{file}: shard {}/{count} given twice",
-                    c.shard.index
-                )));
+            if !seen.insert(index) {
+                return Err(MergeError::Duplicate { file, index, count });
             }
             for (t, f) in c.trials.iter().zip(&first.trials) {
                 let plan = |t: &Trials| (t.subtask.clone(), t.controller, t.fidelity, t.planned);
@@ -68,11 +90,9 @@ impl Campaign {
             }
         }
         // At most `shards.len()` indices are taken, so the first ten gaps are found quickly.
-        let missing: Vec<String> =
-            (0..count).filter(|i| !seen.contains(i)).take(10).map(|i| format!("{i}/{count}")).collect();
+        let missing: Vec<u64> = (0..count).filter(|i| !seen.contains(i)).take(10).collect();
         if !missing.is_empty() {
-            let more = if count - seen.len() as u64 > 10 { ", …" } else { "" };
-            return Err(MergeError::Shards(format!("missing shard(s) {}{more}", missing.join(", "))));
+            return Err(MergeError::Missing { missing, count, more: count - seen.len() as u64 > 10 });
         }
         let mut merged = first.clone();
         merged.shard = Shard::WHOLE;

@@ -48,12 +48,13 @@ impl Shard {
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };
 
     /// Parses `I/N` (0 ≤ I < N).
-    pub fn parse(text: &str) -> Result<Shard, String> {
-        let (i, n) = text.split_once('/').ok_or_else(|| format!("`{text}`: expected I/N, e.g. 0/4"))?;
-        let number = |s: &str| s.trim().parse::<u64>().map_err(|e| format!("`{text}`: {e}"));
+    pub fn parse(text: &str) -> Result<Shard, ShardError> {
+        let bad = |source| ShardError { text: text.to_string(), source };
+        let (i, n) = text.split_once('/').ok_or(bad(ShardSyntax::NoSlash))?;
+        let number = |s: &str| s.trim().parse::<u64>().map_err(|e| bad(ShardSyntax::Number(e)));
         let shard = Shard { index: number(i)?, count: number(n)? };
         if shard.index >= shard.count {
-            return Err(format!("`{text}`: need 0 ≤ I < N"));
+            return Err(bad(ShardSyntax::OutOfRange));
         }
         Ok(shard)
     }
@@ -62,6 +63,31 @@ impl Shard {
     pub(crate) fn share(self, planned: u64) -> u64 {
         planned / self.count + u64::from(self.index < planned % self.count)
     }
+}
+
+/// A `--shard` value that is not `I/N` with 0 ≤ I < N.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}`: {source}")]
+pub struct ShardError {
+    /// The text given.
+    pub text: String,
+    /// What is wrong with it.
+    pub source: ShardSyntax,
+}
+
+/// What is wrong with a shard's text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShardSyntax {
+    /// No `/`.
+    #[error("expected I/N, e.g. 0/4")]
+    NoSlash,
+    /// I or N is not a whole number.
+    #[error("{0}")]
+    Number(std::num::ParseIntError),
+    /// I ≥ N.
+    #[error("need 0 ≤ I < N")]
+    OutOfRange,
 }
 
 /// The trials of one subtask in one fidelity.
@@ -197,6 +223,7 @@ mod tests {
     #[test]
     fn shard_syntax_and_shares_cover_every_trial_once() {
         assert_eq!(Shard::parse("2/5"), Ok(Shard { index: 2, count: 5 }));
+        assert_eq!(Shard::parse("5/5").map_err(|e| e.to_string()), Err("`5/5`: need 0 ≤ I < N".to_string()));
         for bad in ["5/5", "1", "a/2", "1/0", "-1/3"] {
             assert!(Shard::parse(bad).is_err(), "{bad}");
         }

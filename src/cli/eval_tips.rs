@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use sim2real::agents::tips::{Action, IntrospectConfig, LlmRewriter, Scope, TipsError, TipsPlanner};
+use sim2real::agents::tips::{Action, IntrospectConfig, LlmRewriter, Scope, TipsPlanner};
 use sim2real::bundle::Deployment;
-use sim2real::eval::tips::{self, Cell, Condition, EvalConfig, EvalResults, Role, Suite};
+use sim2real::eval::tips::{self, Cell, Condition, EvalConfig, EvalResults, Role, Suite, SuiteError};
 
 use super::{Code, Failure};
 
@@ -47,9 +47,9 @@ fn rate(c: &Cell) -> String {
     format!("{:.0} % ({}/{})", 100.0 * c.successes as f64 / c.missions.max(1) as f64, c.successes, c.missions)
 }
 
-fn tips_error(e: TipsError) -> Failure {
+fn tips_error(e: SuiteError) -> Failure {
     match e {
-        TipsError::Suite { .. } | TipsError::Overlay(_) => Failure::invalid(e),
+        SuiteError::Read { .. } | SuiteError::Invalid { .. } | SuiteError::Overlay(_) => Failure::invalid(e),
         e => Failure::runtime(e),
     }
 }

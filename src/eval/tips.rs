@@ -15,9 +15,47 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::agents::tips::{Action, MissionRecord, Scope, Source, TipStore, TipsError, TipsPlanner};
+use crate::bundle::deployment::{DeployError, PreferenceError};
 use crate::bundle::{Deployment, RoutePreference};
-use crate::mission::{self, Faults, MissionConfig, Transport, WorldOverride};
-use crate::scenario::{Overlay, Scenario};
+use crate::mission::{self, Faults, MissionConfig, MissionError, Transport, WorldOverride};
+use crate::scenario::{Overlay, Scenario, ScenarioError};
+
+/// Why a suite could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SuiteError {
+    /// The suite file could not be read.
+    #[error("{}: cannot read: {source}", file.display())]
+    Read {
+        /// The suite file.
+        file: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The suite file is malformed (the message names the field).
+    #[error("{}: {message}", file.display())]
+    Invalid {
+        /// The suite file.
+        file: PathBuf,
+        /// The field and what is wrong with it.
+        message: String,
+    },
+    /// A variant's overlay does not apply (names the overlay file and field).
+    #[error(transparent)]
+    Overlay(Box<ScenarioError>),
+    /// A variant's goal has no certified route.
+    #[error(transparent)]
+    Deploy(#[from] DeployError),
+    /// A mission of the suite could not run.
+    #[error("mission: {0}")]
+    Mission(#[from] MissionError),
+    /// The tips could not be learned or applied.
+    #[error(transparent)]
+    Tips(#[from] TipsError),
+    /// A route preference does not fit the scenario.
+    #[error(transparent)]
+    Preference(#[from] PreferenceError),
+}
 
 /// What a variant is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,9 +104,10 @@ pub struct Suite {
 impl Suite {
     /// Reads the suite at `path` (overlay files relative to it) and applies each overlay to the
     /// `base` scenario file. Errors name the suite or overlay file and the field.
-    pub fn load(path: &Path, base: &Path, goals: &[String]) -> Result<Suite, TipsError> {
-        let suite_err = |message: String| TipsError::Suite { file: path.into(), message };
-        let text = std::fs::read_to_string(path).map_err(|e| suite_err(format!("cannot read: {e}")))?;
+    pub fn load(path: &Path, base: &Path, goals: &[String]) -> Result<Suite, SuiteError> {
+        let suite_err = |message: String| SuiteError::Invalid { file: path.into(), message };
+        let text =
+            std::fs::read_to_string(path).map_err(|source| SuiteError::Read { file: path.into(), source })?;
         let de = serde_yaml_ng::Deserializer::from_str(&text);
         let raw: RawSuite = serde_path_to_error::deserialize(de).map_err(|e| suite_err(e.to_string()))?;
         let dir = path.parent().unwrap_or(Path::new("."));
@@ -82,8 +121,8 @@ impl Suite {
                 )));
             }
             let file = dir.join(&e.file);
-            let overlay = Overlay::load(&file).map_err(|e| TipsError::Overlay(Box::new(e)))?;
-            let world = overlay.apply_to_file(base).map_err(|e| TipsError::Overlay(Box::new(e)))?;
+            let overlay = Overlay::load(&file).map_err(|e| SuiteError::Overlay(Box::new(e)))?;
+            let world = overlay.apply_to_file(base).map_err(|e| SuiteError::Overlay(Box::new(e)))?;
             variants.push(Variant { overlay, world: Arc::new(world), goal: e.goal, role: e.role });
         }
         if variants.is_empty() {
@@ -178,7 +217,7 @@ struct Runner<'a> {
 }
 
 impl Runner<'_> {
-    fn fly(&self, v: &Variant, seed: u64, preference: RoutePreference) -> Result<MissionRecord, TipsError> {
+    fn fly(&self, v: &Variant, seed: u64, preference: RoutePreference) -> Result<MissionRecord, SuiteError> {
         let config = MissionConfig {
             goal: v.goal.clone(),
             fidelity: sim::Fidelity::High,
@@ -194,17 +233,15 @@ impl Runner<'_> {
             }),
             preference,
         };
-        let report = mission::run(Arc::clone(self.deployment), &config)
-            .map_err(|e| TipsError::Mission { message: e.to_string() })?;
+        let report = mission::run(Arc::clone(self.deployment), &config)?;
         Ok(MissionRecord::from_report(&report, Source::Own))
     }
 
     /// Expert demonstrations: missions driven on each certified route of the goal in turn,
     /// kept when they succeeded.
-    fn demonstrations(&self, i: usize, v: &Variant) -> Result<Vec<MissionRecord>, TipsError> {
+    fn demonstrations(&self, i: usize, v: &Variant) -> Result<Vec<MissionRecord>, SuiteError> {
         let scenario = self.deployment.bundle().scenario();
-        let routes =
-            self.deployment.routes(&v.goal).map_err(|e| TipsError::Mission { message: e.to_string() })?;
+        let routes = self.deployment.routes(&v.goal)?;
         let mut out = Vec::new();
         for (k, route) in routes.iter().enumerate() {
             let others = routes
@@ -231,7 +268,7 @@ impl Runner<'_> {
         v: &Variant,
         condition: Condition,
         merged: Option<&TipStore>,
-    ) -> Result<Cell, TipsError> {
+    ) -> Result<Cell, SuiteError> {
         let conditions = v.overlay.conditions().to_vec();
         let name = v.overlay.name();
         let demos = if condition == Condition::OwnExpert { self.demonstrations(i, v)? } else { Vec::new() };
@@ -297,7 +334,7 @@ pub fn run_suite(
     suite: &Suite,
     config: EvalConfig,
     progress: &(dyn Fn(&str) + Sync),
-) -> Result<EvalResults, TipsError> {
+) -> Result<EvalResults, SuiteError> {
     let runner = Runner { deployment, planner, config };
     let jobs: Vec<(usize, Condition)> = (0..suite.variants.len())
         .flat_map(|i| [Condition::NoTips, Condition::Own, Condition::OwnExpert].map(|c| (i, c)))
@@ -318,7 +355,7 @@ pub fn run_suite(
             report(&cell);
             Ok(cell)
         })
-        .collect::<Result<_, TipsError>>()?;
+        .collect::<Result<_, SuiteError>>()?;
     // Merged tips: everything recorded in the training variants, pooled.
     let train: Vec<MissionRecord> = cells
         .iter()
@@ -336,7 +373,7 @@ pub fn run_suite(
             report(&cell);
             Ok(cell)
         })
-        .collect::<Result<_, TipsError>>()?;
+        .collect::<Result<_, SuiteError>>()?;
     cells.extend(more);
     Ok(EvalResults { cells, merged })
 }

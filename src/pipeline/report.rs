@@ -7,8 +7,7 @@ use plotters::style::{BLUE, RGBColor};
 use verification::{Certificate, Fidelity, floor_to};
 
 use super::{Outcome, PipelineError};
-use crate::bundle::BundleWriter;
-use crate::bundle::Deployment;
+use crate::bundle::{BundleWriter, Deployment};
 use crate::mission::{self, Faults, MissionConfig, Transport};
 use crate::msg::MissionReport;
 use crate::plot::bars::paired_bars_png;

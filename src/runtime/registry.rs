@@ -55,7 +55,7 @@ pub enum BuildError {
     Llm(#[from] crate::llm::LlmError),
     /// The tip store does not load.
     #[error("tips_planner: {0}")]
-    Tips(#[from] crate::agents::tips::TipsError),
+    Tips(#[from] crate::runtime::nodes::tips_planner::TipsNodeError),
     /// The recorder could not open its file.
     #[error("recorder: {0}")]
     Recorder(#[from] crate::runtime::nodes::recorder::RecordError),
@@ -134,7 +134,7 @@ pub fn build(name: &str, p: &Params) -> Result<Box<dyn Node>, BuildError> {
             Box::new(DialogueNode::new(&*deployment(p)?, understanding)?)
         }
         "tips_planner" => Box::new(TipsPlannerNode::from_params(deployment(p)?, p)?),
-        "recorder" => Box::new(RecorderNode::from_params(p).map_err(|e| BuildError::Recorder(e))?),
+        "recorder" => Box::new(RecorderNode::from_params(p)?),
         other => return Err(BuildError::UnknownNode(other.into())),
     })
 }

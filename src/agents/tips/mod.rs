@@ -41,12 +41,12 @@ use crate::scenario::Scenario;
 #[non_exhaustive]
 pub enum TipsError {
     /// A file could not be read or written.
-    #[error("{}: {message}", file.display())]
+    #[error("{}: {source}", file.display())]
     Io {
         /// The file.
         file: PathBuf,
         /// The cause.
-        message: String,
+        source: std::io::Error,
     },
     /// A line of `missions.jsonl` is not a mission report.
     #[error("{}: line {line}: not a mission report: {message}", file.display())]
@@ -85,29 +85,15 @@ pub enum TipsError {
     /// Rollback of a store that has no earlier version.
     #[error("tip store: no earlier version to roll back to")]
     NoEarlierVersion,
-    /// The rewriter failed or broke its contract.
+    /// The rewriter broke its contract (an answer that is not a tip).
     #[error("tip rewriter: {message}")]
     Rewriter {
         /// What went wrong.
         message: String,
     },
-    /// The suite file is unreadable or malformed.
-    #[error("{}: {message}", file.display())]
-    Suite {
-        /// The suite file.
-        file: PathBuf,
-        /// What is wrong (names the field).
-        message: String,
-    },
-    /// A variant's overlay does not apply (names the overlay file and field).
-    #[error(transparent)]
-    Overlay(Box<crate::scenario::ScenarioError>),
-    /// A mission of the suite could not run.
-    #[error("mission: {message}")]
-    Mission {
-        /// The cause.
-        message: String,
-    },
+    /// The rewriter's language model failed.
+    #[error("tip rewriter: {0}")]
+    Llm(#[from] crate::llm::LlmError),
     /// The tips do not fit the deployment's scenario.
     #[error(transparent)]
     Preference(#[from] PreferenceError),

@@ -108,8 +108,7 @@ impl MissionRecord {
 /// Reads `missions.jsonl`: one report per line, blank lines skipped. A line that is not a
 /// mission report is an error naming the file and the line number.
 pub fn read_missions(path: &Path, source: Source) -> Result<Vec<MissionRecord>, TipsError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| TipsError::Io { file: path.into(), message: e.to_string() })?;
+    let text = std::fs::read_to_string(path).map_err(|source| TipsError::Io { file: path.into(), source })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -71,7 +71,7 @@ impl TipRewriter for LlmRewriter {
                 max_tokens: 64,
                 seed: 0,
             };
-            let answer = backend.complete_json(&request).map_err(|e| bad(e.to_string()))?;
+            let answer = backend.complete_json(&request)?;
             let text = answer["tip"]
                 .as_str()
                 .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))

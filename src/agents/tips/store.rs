@@ -224,8 +224,8 @@ impl TipStore {
 
     /// Reads a store file and checks its current version against `check`.
     pub fn load(path: &Path, check: &TipCheck) -> Result<TipStore, TipsError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| TipsError::Io { file: path.into(), message: e.to_string() })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| TipsError::Io { file: path.into(), source })?;
         let store: TipStore = serde_json::from_str(&text)
             .map_err(|e| TipsError::StoreFile { file: path.into(), message: e.to_string() })?;
         check
@@ -239,7 +239,7 @@ impl TipStore {
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| TipsError::StoreFile { file: path.into(), message: e.to_string() })?;
         crate::files::write_atomic(path, format!("{text}\n").as_bytes())
-            .map_err(|e| TipsError::Io { file: path.into(), message: e.to_string() })
+            .map_err(|source| TipsError::Io { file: path.into(), source })
     }
 
     /// Loads the store at `path` (a new one when the file does not exist), proposes `tips` and

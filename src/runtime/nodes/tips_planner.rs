@@ -20,6 +20,24 @@ use crate::llm::LlmSpec;
 use crate::msg::{Avoid, MissionPhase, MissionStatus, Msg, SubtaskEvent, TipsUpdate, Topic};
 use crate::runtime::node::{Node, Outbox, ParamError, ParamSpec, ParamValue, Params};
 
+/// Why the node could not start or learn.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TipsNodeError {
+    /// A parameter is missing or of the wrong type.
+    #[error(transparent)]
+    Param(#[from] ParamError),
+    /// The `llm` parameter names no usable model.
+    #[error(transparent)]
+    Llm(#[from] crate::llm::LlmError),
+    /// The tip store or `missions.jsonl` could not be read, updated or written.
+    #[error(transparent)]
+    Tips(#[from] TipsError),
+    /// The mission line could not be encoded.
+    #[error("encoding the mission line: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
 /// The node's parameters.
 pub fn params() -> Vec<ParamSpec> {
     let mut p = super::policy_executor::params();
@@ -80,22 +98,19 @@ pub struct TipsPlannerNode {
 impl TipsPlannerNode {
     /// From the node's parameters; an existing store file that does not load is an error
     /// naming it.
-    pub fn from_params(deployment: Arc<Deployment>, p: &Params) -> Result<TipsPlannerNode, TipsError> {
-        let param = |e: ParamError| TipsError::Mission { message: e.to_string() };
-        let llm = |e: crate::llm::LlmError| TipsError::Rewriter { message: e.to_string() };
-        let store_path = PathBuf::from(p.string("store").map_err(param)?);
-        let missions_path = PathBuf::from(p.string("missions").map_err(param)?);
+    pub fn from_params(deployment: Arc<Deployment>, p: &Params) -> Result<TipsPlannerNode, TipsNodeError> {
+        let store_path = PathBuf::from(p.string("store")?);
+        let missions_path = PathBuf::from(p.string("missions")?);
         let conditions = p
-            .string("conditions")
-            .map_err(param)?
+            .string("conditions")?
             .split(',')
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .map(str::to_string)
             .collect();
         let mut planner = TipsPlanner::new(Arc::clone(&deployment), IntrospectConfig::default());
-        let spec = LlmSpec::parse(p.string("llm").map_err(param)?).map_err(llm)?;
-        if let Some(backend) = crate::llm::open(&spec).map_err(llm)? {
+        let spec = LlmSpec::parse(p.string("llm")?)?;
+        if let Some(backend) = crate::llm::open(&spec)? {
             planner = planner.with_rewriter(Box::new(LlmRewriter::new(backend)));
         }
         let store = if store_path.exists() {
@@ -117,7 +132,7 @@ impl TipsPlannerNode {
     }
 
     /// Records the finished mission and learns from every mission on file.
-    fn learn(&mut self, last: &MissionStatus) -> Result<u64, TipsError> {
+    fn learn(&mut self, last: &MissionStatus) -> Result<u64, TipsNodeError> {
         let line = MissionLine {
             goal: last.goal.as_deref().unwrap_or_default(),
             phase: last.phase,
@@ -127,10 +142,9 @@ impl TipsPlannerNode {
             sim_failure: None,
             conditions: &self.conditions,
         };
-        let io =
-            |e: std::io::Error| TipsError::Io { file: self.missions_path.clone(), message: e.to_string() };
-        let text = serde_json::to_string(&line).map_err(|e| TipsError::Mission { message: e.to_string() })?;
-        crate::files::append_line(&self.missions_path, &text).map_err(io)?;
+        let text = serde_json::to_string(&line)?;
+        crate::files::append_line(&self.missions_path, &text)
+            .map_err(|source| TipsError::Io { file: self.missions_path.clone(), source })?;
         let records = read_missions(&self.missions_path, Source::Own)?;
         let version = self.planner.update(&mut self.store, self.planner.own_tips(&records))?;
         self.store.save(&self.store_path)?;
