@@ -1,6 +1,7 @@
 //! The layering of DESIGN §2, checked on the source text so a forbidden import fails the tests:
 //! the runtime never imports `ros`, `training`, `cli` or the launchers above it; the agents never
-//! import the runtime; the leaf crates depend on none of ours; ROS types only in `src/ros/`;
+//! import the runtime; only `src/mission.rs` picks the transport (imports `ros`); the leaf crates
+//! depend on none of ours; ROS types only in `src/ros/`;
 //! LLM wire types and the HTTP client only in `src/llm/`; HTTP servers only in `src/console/`.
 
 use std::path::{Path, PathBuf};
@@ -161,6 +162,12 @@ fn violations(rel: &str, text: &str) -> Vec<String> {
             found.push(format!("src/{rel} names `{name}` outside src/{home}/: {why}"));
         }
     }
+    // The transport is chosen in one room: mission.rs (the CLI only passes flags through).
+    if !["ros", "mission.rs", "cli", "main.rs"].contains(&wing)
+        && crate_wings(&code).iter().any(|w| w == "ros")
+    {
+        found.push(format!("src/{rel} imports crate::ros: only src/mission.rs picks the transport"));
+    }
     if wing != "llm" && crate_wings(&code).iter().any(|w| w == "llm") && code.contains("llm::wire") {
         found.push(format!("src/{rel} uses the LLM wire types outside src/llm/"));
     }
@@ -233,6 +240,7 @@ fn deliberate_violations_are_caught() {
     assert!(caught("runtime/registry.rs", "fn f() { crate::cli::run(); }"));
     assert!(caught("agents/tips/mod.rs", "use crate::runtime::Bus;"));
     assert!(caught("pipeline/mod.rs", "use r2r::QosProfile;"));
+    assert!(caught("eval/tips.rs", "use crate::ros::TwistKind;"));
     assert!(caught("agents/understanding.rs", "use crate::llm::wire::ChatRequest;"));
     assert!(caught("bundle/mod.rs", "let c = ureq::get(url);"));
     assert!(!caught("runtime/bus.rs", "// crate::ros is what runs this over DDS\nuse crate::msg::Msg;"));
