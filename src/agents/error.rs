@@ -34,7 +34,7 @@ pub enum AgentError {
     Training {
         /// The trainer's error.
         #[from]
-        source: policies::Error,
+        source: crate::training::TrainingError,
     },
     /// An agent utterance does not follow the action grammar.
     #[error("action text {text:?}: {reason}")]

@@ -12,7 +12,9 @@ use super::dialogue::{DialogueConfig, Tracker};
 use super::parser::Parser;
 use super::waypoint_game::{GameConfig, History, Outcome, WaypointGame};
 use super::{Action, AgentError, Attribute, Catalog};
-use policies::{ActionSpace, ActorCritic, Done, Env, Policy, Ppo, PpoConfig, Step};
+use policies::{ActionSpace, ActorCritic, Done, Env, Policy, PpoConfig, Step};
+
+use crate::training::Learner;
 
 /// Moves: which-question per attribute (in [`Attribute::ALL`] order), confirm, commit.
 pub const N_MOVES: usize = 6;
@@ -175,10 +177,9 @@ pub fn train(
         ..PpoConfig::default()
     };
     let env = QuestionEnv::new(catalog.clone(), game, agent)?;
-    let mut ppo = Ppo::new(config, OBS_DIM, ActionSpace::Discrete(N_MOVES), seed)?;
-    let mut envs = ppo.vec_env(|_| env.clone())?;
-    ppo.learn(&mut envs, steps, |_| policies::Control::Continue)?;
-    Ok(ppo.agent().clone())
+    let mut learner = Learner::new(config, seed, || Ok(env.clone()))?;
+    learner.train(steps, |_| {})?;
+    Ok(learner.agent().clone())
 }
 
 #[cfg(test)]
