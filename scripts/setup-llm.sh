@@ -18,7 +18,7 @@ models=${SIM2REAL_MODELS:-$cache/models}
 venv=${SIM2REAL_LLM_VENV:-$cache/llm-server-venv}
 marker=$venv/.sim2real-complete
 # What the marker records; change it with the package pin, so older venvs get rebuilt.
-version="llama-cpp-python[server]==0.3.36 marker-1"
+version="llama-cpp-python[server]==0.3.36 portable-cpu marker-2"
 gguf=$models/SmolLM2-135M-Instruct.Q4_1.gguf
 gguf_size=98362432
 gguf_sha256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
@@ -85,8 +85,12 @@ tmp=$(mktemp -d "$parent/.$(basename "$venv").tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 echo "setup-llm: building llama-cpp-python[server]==0.3.36 from source into $tmp (about 5 min on 2 cores)"
 python3 -m venv "$tmp"
-CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} "$tmp/bin/python" -m pip install --quiet \
-  --disable-pip-version-check 'llama-cpp-python[server]==0.3.36'
+# Portable CPU kernels (AVX2, FMA, F16C), not the build machine's own: the native build on this
+# machine's Xeon (AVX-512, AMX) segfaulted on its first decode. No pip cache: a cached native
+# wheel of the same version would be reused.
+CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" \
+  CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} "$tmp/bin/python" -m pip install --quiet \
+  --no-cache-dir --disable-pip-version-check 'llama-cpp-python[server]==0.3.36'
 # The venv's scripts and pyvenv.cfg name the temporary path; `python -m` is all we run, but keep
 # them right anyway before the rename.
 grep -rlI --exclude-dir=lib -- "$tmp" "$tmp" | xargs -r sed -i "s#$tmp#$venv#g"
