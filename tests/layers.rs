@@ -203,6 +203,40 @@ fn no_loose_files_at_the_root_of_src() {
     assert!(loose.is_empty(), "loose files at src/: {loose:?} (put them in a wing, DESIGN §2)");
 }
 
+/// The README's layout section and `src/lib.rs`'s map name every wing, and name no wing that is
+/// gone.
+#[test]
+fn the_maps_match_the_tree() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let layout = readme.split("## Layout").nth(1).and_then(|s| s.split("```").nth(1)).expect("layout block");
+    let lib = std::fs::read_to_string(root().join("src/lib.rs")).expect("lib.rs");
+    let mut wings: Vec<String> = std::fs::read_dir(root().join("src"))
+        .expect("list src")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    wings.sort();
+    for wing in &wings {
+        assert!(layout.contains(&format!("  {wing}/")), "README's layout section does not list src/{wing}/");
+        // The CLI belongs to the binary; the library's map covers the library's modules.
+        if wing != "cli" {
+            assert!(lib.contains(&format!("[`{wing}`]")), "src/lib.rs's map does not list {wing}");
+        }
+    }
+    let listed: Vec<&str> = layout
+        .lines()
+        .skip_while(|l| !l.starts_with("src/"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|w| w.strip_suffix('/'))
+        .collect();
+    for w in listed {
+        assert!(wings.iter().any(|x| x == w), "README's layout lists src/{w}/, which does not exist");
+    }
+}
+
 #[test]
 fn leaf_crates_depend_on_none_of_ours() {
     for (dir, _) in LEAVES {
