@@ -46,7 +46,8 @@ impl Progress {
                         .compare_exchange(next, done + step, Ordering::Relaxed, Ordering::Relaxed)
                         .is_ok()
                 {
-                    tracing::info!("{done}/{} {} {message}", self.total, self.unit);
+                    let sep = if message.is_empty() { "" } else { " " };
+                    tracing::info!("{done}/{} {}{sep}{message}", self.total, self.unit);
                 }
             }
         }

@@ -285,10 +285,11 @@ fn write_bundle(
             true,
         )
         .map_err(BundleError::from)?;
-        writer.policy(env.subtask_id().as_str(), &file)?;
-        keep.push(env.subtask_id().as_str().to_string());
+        let id = scenario.subtasks()[c].id().as_str();
+        writer.policy(id, &file)?;
+        keep.push(id);
     }
-    writer.retain_policies(&keep.iter().map(String::as_str).collect::<Vec<_>>())?;
+    writer.retain_policies(&keep)?;
     Ok(())
 }
 

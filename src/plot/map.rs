@@ -5,7 +5,7 @@ use std::path::Path;
 use plotters::prelude::*;
 use sim::{Shape, Vec2};
 
-use super::{CAPTION, DrawError, FONT, PlotError, png};
+use super::{Area, CAPTION, DrawError, FONT, PlotError, png};
 use crate::scenario::Scenario;
 
 /// A trajectory to draw on the map.
@@ -28,17 +28,18 @@ pub fn map_png(
     highlight: &[usize],
     tracks: &[Track<'_>],
 ) -> Result<(), PlotError> {
-    let world = scenario.world();
-    let (lo, hi) = world.bounds();
-    let pad = 5.0;
-    let (w, h) = (hi.x - lo.x + 2.0 * pad, hi.y - lo.y + 2.0 * pad);
+    let (lo, hi) = scenario.world().bounds();
+    let (w, h) = (hi.x - lo.x + 2.0 * PAD_M, hi.y - lo.y + 2.0 * PAD_M);
     let px_w = 1400u32;
     let px_h = ((px_w as f64 - 60.0) * h / w + 90.0) as u32;
     png(path, (px_w, px_h), |root| draw(root, title, scenario, highlight, tracks))
 }
 
+/// Margin around the site's bounds (m).
+const PAD_M: f64 = 5.0;
+
 fn draw(
-    root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    root: &Area<'_>,
     title: &str,
     scenario: &Scenario,
     highlight: &[usize],
@@ -46,7 +47,7 @@ fn draw(
 ) -> Result<(), DrawError> {
     let world = scenario.world();
     let (lo, hi) = world.bounds();
-    let pad = 5.0;
+    let pad = PAD_M;
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FONT, CAPTION))
         .margin(10)
