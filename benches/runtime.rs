@@ -33,9 +33,16 @@ fn control_graph(deployment: &Arc<Deployment>, start: StartPose) -> Bus {
         ..SafetyConfig::for_robot(robot, scenario.world().geofence.clone())
     };
     bus.add(Box::new(SafetyNode::new(safety, start, robot.control_hz)));
-    let executor = ExecutorConfig { start, scan_timeout_s: robot.cmd_timeout_s, nan_after_s: None };
+    let executor = ExecutorConfig {
+        start,
+        scan_timeout_s: robot.cmd_timeout_s,
+        lidar_mount: Default::default(),
+        pose: Default::default(),
+        nan_after_s: None,
+    };
     bus.add(Box::new(PolicyExecutor::new(Arc::clone(deployment), executor)));
-    let executive = ExecutiveConfig { start, goal: Some(GOAL.into()), safety_hold_s: 1.0 };
+    let executive =
+        ExecutiveConfig { start, pose: Default::default(), goal: Some(GOAL.into()), safety_hold_s: 1.0 };
     bus.add(Box::new(MissionExecutive::new(Arc::clone(deployment), executive)));
     bus
 }

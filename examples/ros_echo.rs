@@ -75,7 +75,8 @@ fn main() -> anyhow::Result<()> {
             "label": params.string("label")?,
         })
     );
-    let options = SpinOptions { twist: TwistKind::from_use_stamped(use_stamped), stop: None };
+    let options =
+        SpinOptions { twist: TwistKind::from_use_stamped(use_stamped), stop: None, pose: Default::default() };
     ros::spin(Box::new(Echo { gain }), "w200_0000", &options)?;
     Ok(())
 }

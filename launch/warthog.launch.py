@@ -19,6 +19,9 @@ def generate_launch_description():
     namespace = LaunchConfiguration("namespace")
     bundle = LaunchConfiguration("bundle")
     start_pose = LaunchConfiguration("start_pose")
+    use_stamped = LaunchConfiguration("use_stamped")
+    pose_topic = LaunchConfiguration("pose_topic")
+    lidar_mount = LaunchConfiguration("lidar_mount")
     return LaunchDescription([
         DeclareLaunchArgument("namespace", default_value="w200_0000", description="robot namespace"),
         DeclareLaunchArgument("bundle", description="the certified bundle directory"),
@@ -27,13 +30,31 @@ def generate_launch_description():
             default_value="[0.0, 0.0, 0.0]",
             description="scenario pose [x m, y m, yaw rad] where odometry starts",
         ),
+        DeclareLaunchArgument(
+            "use_stamped",
+            default_value="true",
+            description="cmd_vel as TwistStamped (Clearpath's Jazzy stack); false for older robots",
+        ),
+        DeclareLaunchArgument(
+            "pose_topic",
+            default_value="",
+            description="localisation pose topic (map frame) replacing odometry as the pose; empty for odometry",
+        ),
+        DeclareLaunchArgument(
+            "lidar_mount",
+            default_value="[0.0, 0.0, 0.0]",
+            description="lidar pose on the robot [x m, y m, yaw rad] (base_link)",
+        ),
         Node(
             package="sim2real",
             executable="sim2real",
             name="policy_executor",
             namespace=namespace,
             arguments=["node", "policy_executor"],
-            parameters=[config("policy_executor"), {"bundle": bundle, "start_pose": start_pose}],
+            parameters=[
+                config("policy_executor"),
+                {"bundle": bundle, "start_pose": start_pose, "pose_topic": pose_topic, "lidar_mount": lidar_mount},
+            ],
         ),
         Node(
             package="sim2real",
@@ -41,7 +62,10 @@ def generate_launch_description():
             name="mission_executive",
             namespace=namespace,
             arguments=["node", "mission_executive"],
-            parameters=[config("mission_executive"), {"bundle": bundle, "start_pose": start_pose}],
+            parameters=[
+                config("mission_executive"),
+                {"bundle": bundle, "start_pose": start_pose, "pose_topic": pose_topic},
+            ],
         ),
         Node(
             package="sim2real",
@@ -65,7 +89,10 @@ def generate_launch_description():
             name="safety_monitor",
             namespace=namespace,
             arguments=["node", "safety_monitor"],
-            parameters=[config("safety_monitor"), {"bundle": bundle, "start_pose": start_pose}],
+            parameters=[
+                config("safety_monitor"),
+                {"bundle": bundle, "start_pose": start_pose, "pose_topic": pose_topic, "use_stamped": use_stamped},
+            ],
         ),
         Node(
             package="sim2real",
@@ -73,6 +100,6 @@ def generate_launch_description():
             name="recorder",
             namespace=namespace,
             arguments=["node", "recorder"],
-            parameters=[config("recorder"), {"namespace": namespace}],
+            parameters=[config("recorder"), {"namespace": namespace, "use_stamped": use_stamped}],
         ),
     ])

@@ -2,8 +2,9 @@
 # The ROS 2 tests over real DDS on loopback: installs ROS 2 Jazzy from PyPI once
 # (scripts/setup-ros.sh), builds with `--features ros2`, checks the launch files against the
 # binary, and runs the bridge's unit tests and the integration tests against rclpy peers
-# (tests/ros/): the bridge, missions with an rclpy robot (Twist and TwistStamped), the e-stop
-# and odometry-loss stops, the launch file's nodes as separate processes, recordings read by
+# (tests/ros/): the bridge, missions with an rclpy robot (Twist and TwistStamped; 360- and
+# 1081-beam lidars, an 8-beam scan refused, a localisation pose over drifting odometry), the
+# e-stop and odometry-loss stops, the launch file's nodes as separate processes, recordings read by
 # the ROS 2 MCAP reader. In-process test nodes share ROS_DOMAIN_ID (57 unless one is set);
 # the mission tests give each test's processes a domain of its own.
 set -euo pipefail

@@ -18,7 +18,8 @@ use sim::{Fidelity, PlanarState, Status, VelocityCmd};
 use crate::bundle::deployment::Deployment;
 use crate::bundle::deployment::RoutePreference;
 use crate::msg::{
-    DEFAULT_NAMESPACE, MissionPhase, MissionReport, MissionStatus, Msg, StartPose, SubtaskEvent, Topic,
+    DEFAULT_NAMESPACE, Driven, MissionPhase, MissionReport, MissionStatus, Msg, PoseSource, StartPose,
+    SubtaskEvent, Topic,
 };
 use crate::ros::TwistKind;
 use crate::runtime::bus::{Bus, LinkFault};
@@ -131,6 +132,10 @@ pub struct MissionConfig {
     pub world: Option<WorldOverride>,
     /// How the executive orders the certified routes (tips); default: the certified order.
     pub preference: RoutePreference,
+    /// Where an external robot's lidar sits (a simulated robot's is at the centre).
+    pub lidar_mount: sim::LidarMount,
+    /// Where the nodes take the robot's pose from (a localisation topic: external robots only).
+    pub pose: PoseSource,
 }
 
 /// Errors of a mission run (refusals are [`Deployment`] errors before it starts).
@@ -197,6 +202,10 @@ struct Log {
     cmd_vel: Vec<(f64, VelocityCmd)>,
     ended_s: Option<f64>,
     last_s: f64,
+    /// Odometry-measured distance driven forward and in reverse (m).
+    driven: Driven,
+    /// The last odometry message (stamp s, forward speed m/s).
+    last_odom: Option<(f64, f64)>,
 }
 
 /// A node that watches the mission for the caller and ends the run: a settle time after the
@@ -234,7 +243,7 @@ impl Node for Watcher {
     }
 
     fn subscriptions(&self) -> &'static [Topic] {
-        &[Topic::MissionStatus, Topic::SubtaskEvent, Topic::CmdVel]
+        &[Topic::MissionStatus, Topic::SubtaskEvent, Topic::CmdVel, Topic::Odom]
     }
 
     fn publications(&self) -> &'static [Topic] {
@@ -256,6 +265,19 @@ impl Node for Watcher {
                 }
                 Msg::SubtaskEvent(e) => log.events.push(e.clone()),
                 Msg::CmdVel(c) => log.cmd_vel.push((now_s, c.cmd)),
+                Msg::Odom(o) => {
+                    // Speed × time between odometry stamps, by direction (the mean of the two ends).
+                    if let Some((t, v)) = log.last_odom
+                        && o.stamp_s > t
+                    {
+                        let (dt, v) = (o.stamp_s - t, 0.5 * (v + o.state.speed_mps));
+                        if v.is_finite() {
+                            log.driven.forward_m += v.max(0.0) * dt;
+                            log.driven.reverse_m += (-v).max(0.0) * dt;
+                        }
+                    }
+                    log.last_odom = Some((o.stamp_s, o.state.speed_mps));
+                }
                 _ => {}
             }
         }
@@ -296,14 +318,21 @@ pub fn run(deployment: Arc<Deployment>, config: &MissionConfig) -> Result<Missio
         watch_scan: true,
         ..SafetyConfig::for_robot(robot, scenario.world().geofence.clone())
     };
-    nodes.push(Box::new(SafetyNode::new(safety, start, robot.control_hz)));
+    nodes.push(Box::new(SafetyNode::new(safety, start, robot.control_hz).with_pose(config.pose.clone())));
     let executor = ExecutorConfig {
         start,
         scan_timeout_s: robot.cmd_timeout_s,
+        lidar_mount: config.lidar_mount,
+        pose: config.pose.clone(),
         nan_after_s: config.faults.policy_nan_after_s,
     };
     nodes.push(Box::new(PolicyExecutor::new(Arc::clone(&deployment), executor)));
-    let executive = ExecutiveConfig { start, goal: Some(config.goal.clone()), safety_hold_s: 1.0 };
+    let executive = ExecutiveConfig {
+        start,
+        pose: config.pose.clone(),
+        goal: Some(config.goal.clone()),
+        safety_hold_s: 1.0,
+    };
     nodes.push(Box::new(
         MissionExecutive::new(Arc::clone(&deployment), executive).with_preference(config.preference.clone()),
     ));
@@ -350,11 +379,12 @@ pub fn run(deployment: Arc<Deployment>, config: &MissionConfig) -> Result<Missio
             bus.finish().map_err(MissionError::Finish)?;
         }
         Transport::Ros2 { namespace, twist, .. } => {
-            let options = crate::ros::SpinOptions { twist: *twist, stop: Some(stop) };
+            let options =
+                crate::ros::SpinOptions { twist: *twist, stop: Some(stop), pose: config.pose.clone() };
             crate::ros::spin_all(nodes, namespace, &options).map_err(MissionError::Ros)?;
         }
     }
-    let Log { statuses, events, cmd_vel, ended_s, last_s } =
+    let Log { statuses, events, cmd_vel, ended_s, last_s, driven, .. } =
         std::mem::take(&mut *log.lock().map_err(|_| MissionError::Poisoned)?);
 
     let truth = truth.and_then(|t| t.lock().ok().map(|t| t.clone()));
@@ -389,6 +419,7 @@ pub fn run(deployment: Arc<Deployment>, config: &MissionConfig) -> Result<Missio
         variant: config.world.as_ref().map(|w| w.name.clone()),
         conditions: config.world.as_ref().map(|w| w.conditions.clone()).unwrap_or_default(),
         cmd_vel,
+        driven,
     })
 }
 

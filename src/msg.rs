@@ -27,6 +27,10 @@ pub enum Topic {
     Imu,
     /// `sensors/lidar2d_0/scan` (sensor_msgs/LaserScan): the range rays of the policies.
     Scan,
+    /// A localisation pose in the scenario (map) frame, on the topic the nodes' `pose_topic`
+    /// parameter names (geometry_msgs/PoseWithCovarianceStamped or nav_msgs/Odometry; default
+    /// name `localization/pose`). When configured it replaces odometry as the pose.
+    Pose,
     /// `platform/emergency_stop` (std_msgs/Bool, true = stopped).
     EStop,
     /// `sim2real/mission/goal` ([`GoalRequest`] JSON).
@@ -56,12 +60,13 @@ pub enum Topic {
 
 impl Topic {
     /// Every topic, in a fixed order.
-    pub const ALL: [Topic; 17] = [
+    pub const ALL: [Topic; 18] = [
         Topic::CmdVel,
         Topic::PolicyCmd,
         Topic::Odom,
         Topic::Imu,
         Topic::Scan,
+        Topic::Pose,
         Topic::EStop,
         Topic::Goal,
         Topic::Cancel,
@@ -84,6 +89,7 @@ impl Topic {
             Topic::Odom => "platform/odom/filtered",
             Topic::Imu => "sensors/imu_0/data",
             Topic::Scan => "sensors/lidar2d_0/scan",
+            Topic::Pose => "localization/pose",
             Topic::EStop => "platform/emergency_stop",
             Topic::Goal => "sim2real/mission/goal",
             Topic::Cancel => "sim2real/mission/cancel",
@@ -120,6 +126,63 @@ pub struct Odom {
     pub yaw_rate_rps: f64,
 }
 
+/// A localisation pose in the scenario frame (no odometry drift, no start pose to apply).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pose {
+    /// Time stamp (s).
+    pub stamp_s: f64,
+    /// East (m).
+    pub x_m: f64,
+    /// North (m).
+    pub y_m: f64,
+    /// Heading, counter-clockwise from east (rad).
+    pub yaw_rad: f64,
+}
+
+/// Where a node takes the robot's pose from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PoseSource {
+    /// Odometry (`platform/odom/filtered`) mapped by the start pose.
+    #[default]
+    Odometry,
+    /// A localisation topic (scenario frame).
+    Localisation {
+        /// Topic name (relative to the namespace, or absolute).
+        topic: String,
+        /// Message type.
+        kind: PoseKind,
+    },
+}
+
+/// The message type of a localisation topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoseKind {
+    /// geometry_msgs/PoseWithCovarianceStamped (AMCL, robot_localization's map output).
+    PoseWithCovariance,
+    /// nav_msgs/Odometry in the map frame.
+    Odometry,
+}
+
+impl PoseSource {
+    /// From the `pose_topic` and `pose_type` parameters: an empty topic means odometry.
+    pub fn from_params(topic: &str, kind: &str) -> Result<PoseSource, String> {
+        if topic.is_empty() {
+            return Ok(PoseSource::Odometry);
+        }
+        let kind = match kind {
+            "pose_with_covariance" => PoseKind::PoseWithCovariance,
+            "odometry" => PoseKind::Odometry,
+            other => return Err(format!("`{other}` is not a pose type (pose_with_covariance or odometry)")),
+        };
+        Ok(PoseSource::Localisation { topic: topic.into(), kind })
+    }
+
+    /// Whether a localisation topic replaces odometry.
+    pub fn is_localisation(&self) -> bool {
+        matches!(self, PoseSource::Localisation { .. })
+    }
+}
+
 /// An IMU reading in the body frame.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Imu {
@@ -133,20 +196,14 @@ pub struct Imu {
     pub rpy_rad: [f64; 3],
 }
 
-/// A planar laser scan: `ranges_m[i]` at `angle_min_rad + i * angle_increment_rad` (body
-/// frame, counter-clockwise from forward).
+/// A planar laser scan, stamped, with the readings as the lidar gave them (REP 117: `+inf`
+/// for no return); `sim::RayConfig::ranges_from_scan` turns it into the policy's rays.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scan {
     /// Time stamp (s).
     pub stamp_s: f64,
-    /// Angle of the first ray (rad).
-    pub angle_min_rad: f64,
-    /// Angle between rays (rad).
-    pub angle_increment_rad: f64,
-    /// Maximum range (m): a ray that hits nothing reports this.
-    pub range_max_m: f64,
-    /// Ranges (m).
-    pub ranges_m: Vec<f64>,
+    /// The beams, in the lidar's frame.
+    pub beams: sim::LaserScan,
 }
 
 /// `sim2real/mission/goal`: drive to a goal waypoint.
@@ -343,6 +400,8 @@ pub enum Msg {
     Imu(Imu),
     /// On [`Topic::Scan`].
     Scan(Scan),
+    /// On [`Topic::Pose`].
+    Pose(Pose),
     /// On [`Topic::EStop`] (true = stopped).
     EStop(bool),
     /// On [`Topic::Goal`].
@@ -378,6 +437,7 @@ impl Msg {
             Msg::Odom(_) => Topic::Odom,
             Msg::Imu(_) => Topic::Imu,
             Msg::Scan(_) => Topic::Scan,
+            Msg::Pose(_) => Topic::Pose,
             Msg::EStop(_) => Topic::EStop,
             Msg::Goal(_) => Topic::Goal,
             Msg::Cancel => Topic::Cancel,
@@ -528,6 +588,25 @@ pub struct MissionReport {
     /// robot). Not in the JSON line.
     #[serde(skip)]
     pub track: Vec<sim::Vec2>,
+    /// How far odometry says the robot drove, by direction.
+    pub driven: Driven,
+}
+
+/// Distance driven forward and in reverse (m), from odometry's speed.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Driven {
+    /// Forward (m).
+    pub forward_m: f64,
+    /// In reverse (m).
+    pub reverse_m: f64,
+}
+
+impl Driven {
+    /// The share of the distance driven forward (1 when the robot did not move).
+    pub fn forward_share(&self) -> f64 {
+        let total = self.forward_m + self.reverse_m;
+        if total > 0.0 { self.forward_m / total } else { 1.0 }
+    }
 }
 
 impl MissionReport {

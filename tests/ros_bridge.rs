@@ -96,7 +96,7 @@ fn start(mode: Mode, namespace: &'static str, twist: TwistKind) -> Running {
         finished: Arc::clone(&finished),
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let options = SpinOptions { twist, stop: Some(Arc::clone(&stop)) };
+    let options = SpinOptions { twist, stop: Some(Arc::clone(&stop)), pose: Default::default() };
     let handle = std::thread::spawn(move || sim2real::ros::spin(Box::new(node), namespace, &options));
     Running { stop, handle, ticks, goals, finished }
 }
@@ -287,7 +287,8 @@ fn several_nodes_in_one_process_talk_over_dds() {
     let ns = "t_bridge_all";
     let stop = Arc::new(AtomicBool::new(false));
     // cmd_vel unstamped; the policy command between the two nodes is stamped regardless.
-    let options = SpinOptions { twist: TwistKind::Unstamped, stop: Some(Arc::clone(&stop)) };
+    let options =
+        SpinOptions { twist: TwistKind::Unstamped, stop: Some(Arc::clone(&stop)), pose: Default::default() };
     let nodes: Vec<Box<dyn Node>> =
         vec![Box::new(Relay { to_cmd_vel: false }), Box::new(Relay { to_cmd_vel: true })];
     let handle = std::thread::spawn(move || sim2real::ros::spin_all(nodes, ns, &options));

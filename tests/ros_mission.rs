@@ -1,5 +1,6 @@
 //! Missions over real DDS (feature `ros2`; run after `source scripts/ros-env.sh`, as
-//! scripts/test-ros.sh does): the committed yard bundle drives an rclpy robot (tests/ros/),
+//! scripts/test-ros.sh does): the committed yard bundle drives an rclpy robot (tests/ros/) that
+//! casts its lidar (360 beams by default, 1081, reversed, offset, partly NaN) against the yard,
 //! the nodes of launch/sil.launch.yaml run as separate processes, and an rclpy observer presses
 //! the e-stop. Every test has its own `ROS_DOMAIN_ID` (set on the processes it starts) and
 //! namespace.
@@ -61,7 +62,7 @@ fn mission(domain: u32, ns: &str, extra: &[&str]) -> Output {
 fn external_robot_reaches_the_goal(domain: u32, stamped: bool) {
     let ns = format!("ext_{domain}");
     let flag: &[&str] = if stamped { &["--stamped"] } else { &[] };
-    let robot = peer("robot_peer.py", domain, &[&["--ns", &ns][..], flag].concat());
+    let robot = peer("robot_peer.py", domain, &[&["--ns", &ns, "--start-pose", START][..], flag].concat());
     let out = mission(domain, &ns, flag);
     let robot = stop(robot);
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -81,10 +82,77 @@ fn an_rclpy_robot_is_driven_to_the_goal_over_twist_stamped() {
     external_robot_reaches_the_goal(72, true);
 }
 
+/// The robot's true end position in the scenario frame, from its report.
+fn end_of(robot: &serde_json::Value) -> (f64, f64) {
+    (robot["scenario_x_m"].as_f64().expect("x"), robot["scenario_y_m"].as_f64().expect("y"))
+}
+
+/// dock_south, the goal of these missions.
+const GOAL_XY: (f64, f64) = (95.0, 15.0);
+
+#[test]
+fn a_1081_beam_lidar_mounted_ahead_and_sweeping_clockwise_drives_the_robot_forward_to_the_goal() {
+    let (domain, ns) = (76, "lidar_76");
+    let lidar =
+        ["--scan-rays", "1081", "--scan-fov-deg", "270", "--scan-reversed", "--scan-nan-fraction", "0.02"];
+    let robot = peer(
+        "robot_peer.py",
+        domain,
+        &[&["--ns", ns, "--start-pose", START, "--mount", "0.4,0,0"][..], &lidar].concat(),
+    );
+    let out = mission(domain, ns, &["--lidar-mount", "0.4,0,0"]);
+    let robot = stop(robot);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(robot["scan_rays"], 1081, "{robot}");
+    let (x, y) = end_of(&robot);
+    assert!((x - GOAL_XY.0).hypot(y - GOAL_XY.1) < 3.0, "ended at ({x:.1}, {y:.1}): {robot}");
+    let (fwd, rev) = (
+        robot["forward_distance_m"].as_f64().unwrap_or(0.0),
+        robot["reverse_distance_m"].as_f64().unwrap_or(0.0),
+    );
+    assert!(fwd / (fwd + rev) >= 0.95, "forward {fwd:.1} m, reverse {rev:.1} m");
+}
+
+#[test]
+fn an_8_beam_scan_that_leaves_sectors_blind_is_refused_and_the_robot_stays() {
+    let (domain, ns) = (77, "sparse_77");
+    let robot = peer("robot_peer.py", domain, &["--ns", ns, "--start-pose", START, "--scan-rays", "8"]);
+    let out = mission(domain, ns, &[]);
+    let robot = stop(robot);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("no beam of the 8-beam scan covers ray"), "{stdout}");
+    let (x, y) = end_of(&robot);
+    let start: Vec<f64> = START.split(',').map(|v| v.parse().expect("number")).collect();
+    assert!((x - start[0]).hypot(y - start[1]) < 0.05, "moved to ({x}, {y}): {robot}");
+}
+
+#[test]
+fn a_localisation_pose_replaces_drifting_odometry() {
+    let (domain, ns) = (78, "loc_78");
+    let pose = ["--pose-topic", "localization/pose"];
+    // Odometry drifts 0.3 m/s east: about 8 m over the mission.
+    let robot = peer(
+        "robot_peer.py",
+        domain,
+        &[&["--ns", ns, "--start-pose", START, "--odom-drift-mps", "0.3"][..], &pose].concat(),
+    );
+    let out = mission(domain, ns, &pose);
+    let robot = stop(robot);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let (x, y) = end_of(&robot);
+    assert!(
+        (x - GOAL_XY.0).hypot(y - GOAL_XY.1) < 3.0,
+        "ended at ({x:.1}, {y:.1}), not at the goal: {robot}"
+    );
+}
+
 #[test]
 fn estop_from_an_rclpy_observer_stops_and_latches() {
     let (domain, ns) = (73, "estop_73");
-    let robot = peer("robot_peer.py", domain, &["--ns", ns]);
+    let robot = peer("robot_peer.py", domain, &["--ns", ns, "--start-pose", START]);
     // Pressed 6 s after the first cmd_vel (mid-mission), released 2 s later.
     let observer = peer(
         "observer.py",
@@ -106,7 +174,7 @@ fn estop_from_an_rclpy_observer_stops_and_latches() {
 #[test]
 fn odometry_stopping_mid_mission_stops_the_robot() {
     let (domain, ns) = (74, "odom_74");
-    let robot = peer("robot_peer.py", domain, &["--ns", ns, "--odom-stop-at", "8"]);
+    let robot = peer("robot_peer.py", domain, &["--ns", ns, "--start-pose", START, "--odom-stop-at", "8"]);
     let out = mission(domain, ns, &[]);
     let robot = stop(robot);
     let stdout = String::from_utf8_lossy(&out.stdout);

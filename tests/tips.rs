@@ -126,7 +126,8 @@ fn first_route(d: &Arc<Deployment>, goal: &str, preference: RoutePreference) -> 
     let scenario = d.bundle().scenario();
     let s = scenario.start().sample(&mut rand_chacha::ChaCha8Rng::seed_from_u64(3)).expect("start");
     let start = StartPose { x_m: s.x_m, y_m: s.y_m, yaw_rad: s.yaw_rad };
-    let config = ExecutiveConfig { start, goal: Some(goal.into()), safety_hold_s: 1.0 };
+    let config =
+        ExecutiveConfig { start, pose: Default::default(), goal: Some(goal.into()), safety_hold_s: 1.0 };
     let mut exec = MissionExecutive::new(Arc::clone(d), config).with_preference(preference);
     let mut out = Outbox::new();
     let state = sim::PlanarState { x_m: 0.0, y_m: 0.0, yaw_rad: 0.0, speed_mps: 0.0 };

@@ -59,8 +59,10 @@ fn short_training_run_writes_a_loadable_policy_and_a_curve() {
     assert_eq!(c.training_steps, 2048);
     assert!(matches!(
         c.action,
-        policies::ActionContract::Continuous { dim: 2, linear_mps: 3.0, angular_rps: 1.5 }
+        policies::ActionContract::Continuous { dim: 2, linear_mps: 3.0, angular_rps: 1.5, reverse_mps: 0.5 }
     ));
+    let ranges = c.ranges.as_ref().expect("the contract states its rays");
+    assert_eq!((ranges.definition.as_str(), ranges.count, ranges.fov_deg), ("sector_minimum", 9, 270.0));
     let png = std::fs::read(out_dir.join(format!("learning_curve_{id}.png"))).expect("curve written");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     // Nothing half-written left behind.

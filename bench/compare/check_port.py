@@ -5,7 +5,9 @@ Runs the Rust example `env_trace` and the Python port from the same start states
 action sequences (the low-fidelity section of the yard has no noise, so both are deterministic)
 and asserts that every observation and reward agrees to 1e-4 and that the episodes end at the
 same decision with the same outcome. The cases cover a collision, a geofence breach, a success
-and a long wandering run of several hundred decisions.
+and a long wandering run of several hundred decisions; together they exercise the acceleration
+and deceleration limits, braking through zero into the opposite direction, the reverse cap and
+all nine 30-degree sectors of the yard's 270-degree lidar.
 
     python3 bench/compare/check_port.py        # re-runs itself in the benchmark venv if needed
 """

@@ -2,20 +2,29 @@
 
 It ports, number for number, what `sim2real train` trains on:
 
-* `sim/src/low_fidelity.rs`: planar skid-steer kinematics (command clamp, first-order lag bounded
-  by the acceleration limits, exact arc of the step's mean twist), collision and geofence checks
-  with the same culling lists, analytic range rays, and the (optional) sensor noise;
+* `sim/src/low_fidelity.rs` and `sim/src/robot.rs`: planar skid-steer kinematics (command clamp,
+  first-order lag through `RobotParams::follow` / `rate_limit`: acceleration limits while |v|
+  grows, deceleration limits while it shrinks, brake to zero then accelerate on a sign change;
+  exact arc of the step's mean twist), collision and geofence checks with the same culling
+  lists, the analytic simulated lidar scan (`beams_per_ray` beams per sector), and the
+  (optional) per-beam sensor noise;
+* `sim/src/scan.rs`: the one definition of a range ray: `count` sectors tiling `fov` centred
+  ahead (ray 0 at the right-hand edge), each ray the nearest beam within its sector
+  (`RayConfig::ranges_from_scan`, `sector_of`), capped at `max_range_m`;
 * `sim/src/geometry.rs`: ray casts (disc, slab test for boxes, Cyrus-Beck for polygons), the
   footprint's separating-axis tests, the crossing-number geofence and `footprint_inside`;
 * `verification/src/region/`: entry and exit sets (shapes, heading arc, speed interval),
   membership and uniform sampling by rejection in the bounding box;
-* `src/subtask_env.rs`: start sampling, observation layout, reward (0.1 per metre of progress,
-  -0.001 per control step, clearance cost, +-10 terminal), termination codes, a 10 Hz policy
-  holding each command for 5 control steps, action scaling.
+* `src/training/subtask_env.rs`, `src/control/observation.rs`: start sampling, observation
+  layout, reward (0.1 per metre of progress, -0.001 per control step, clearance cost from the
+  nearest ray, +-10 terminal), termination codes, a 10 Hz policy holding each command for 5
+  control steps, and the action contract (`ActionScale::command` in `src/scenario/`: each axis
+  clamped to [-1, 1] and scaled, reverse speed capped at `reverse_mps`; NaN -> 0).
 
-Everything the Rust reads from the scenario file (robot overrides, action scale, world, rays,
-low-fidelity noise, subtask regions and horizon) is read here from the same YAML. The Rust
-defaults it does not read (Warthog footprint, sensor height, ...) are copied below.
+Everything the Rust reads from the scenario file (robot overrides, action scale with its reverse
+cap, world, rays, low-fidelity noise, subtask regions and horizon) is read here from the same
+YAML. The Rust defaults it does not read (Warthog footprint, sensor height, ...) are copied
+below.
 
 What is not bit-identical: the random draws (Rust uses ChaCha8; here numpy's PCG64), so the
 same seed gives another, identically distributed start; and `math.hypot`, which may differ
@@ -43,7 +52,7 @@ except ImportError:  # pragma: no cover
 PI = math.pi
 TAU = 2.0 * math.pi
 
-# src/subtask_env.rs
+# src/training/subtask_env.rs
 DEFAULT_POLICY_HZ = 10.0
 FAILURE_TIMEOUT = 1
 FAILURE_COLLISION = 2
@@ -53,6 +62,7 @@ PROGRESS_REWARD_PER_M = 0.1
 STEP_COST = 0.001
 SUCCESS_BONUS = 10.0
 FAILURE_PENALTY = 10.0
+REVERSE_COST_PER_M = 0.2
 CLEARANCE_M = 2.0
 CLEARANCE_COST = 0.01
 BASE_OBS = 6
@@ -94,26 +104,116 @@ class Robot:
     width_m: float = 1.38
     max_speed_mps: float = 5.0
     max_yaw_rate_rps: float = 4.0
-    max_accel_mps2: float = 3.0
-    max_yaw_accel_rps2: float = 6.0
+    # Clearpath's W200 `diff_4wd` controller limits (sim/src/robot.rs).
+    max_accel_mps2: float = 2.5
+    max_decel_mps2: float = 10.0
+    max_yaw_accel_rps2: float = 2.0
+    max_yaw_decel_rps2: float = 8.0
     motor_lag_s: float = 0.15
     control_hz: float = 50.0
     lidar_height_m: float = 0.6
     mass_kg: float = 260.0
+    motor_force_max_n: float = 1000.0
+
+
+def rust_round(x: float) -> float:
+    """`f64::round`: half-way cases away from zero (Python's `round` rounds them to even)."""
+    r = math.floor(abs(x))
+    if abs(x) - r >= 0.5:
+        r += 1.0
+    return math.copysign(r, x)
+
+
+def signum(x: float) -> float:
+    """`f64::signum`: 1.0 for +0.0 and -1.0 for -0.0 (NaN is not passed here)."""
+    return math.copysign(1.0, x)
+
+
+def rate_limit(frm: float, to: float, accel: float, decel: float, dt: float) -> float:
+    """`sim::rate_limit`: one control period of the velocity controller's rate limiter."""
+    if not (math.isfinite(to) and math.isfinite(frm)):
+        return frm
+    if frm == 0.0 or signum(frm) == signum(to):
+        step = accel * dt if abs(to) >= abs(frm) else decel * dt
+        return frm + min(max(to - frm, -step), step)
+    # Opposite signs: brake to zero first.
+    brake_s = abs(frm) / decel
+    if brake_s >= dt:
+        return frm - signum(frm) * decel * dt
+    return signum(to) * min(abs(to), accel * (dt - brake_s))
+
+
+# sim/src/scan.rs
+UNCOVERED = -2.0
+NO_RETURN = -1.0
+EDGE_RAD = 1e-9
 
 
 @dataclass
 class Rays:
-    count: int = 8
-    fov_rad: float = TAU
+    """`sim::RayConfig`: `count` sectors tiling `fov_rad` centred ahead (defaults: the Rust's)."""
+
+    count: int = 9
+    fov_rad: float = math.radians(270.0)
     max_range_m: float = 20.0
+    beams_per_ray: int = 6
+
+    def sector_rad(self) -> float:
+        return self.fov_rad / self.count
 
     def angle_rad(self, i: int) -> float:
-        if abs(self.fov_rad - TAU) < 1e-9:
-            return wrap_angle(self.fov_rad * i / self.count)
-        if self.count <= 1:
-            return 0.0
-        return -0.5 * self.fov_rad + self.fov_rad * i / (self.count - 1)
+        """Body-frame angle of ray i's centre (counter-clockwise from forward)."""
+        return -0.5 * self.fov_rad + (i + 0.5) * self.sector_rad()
+
+    def simulated_scan(self) -> tuple[float, float, int]:
+        """`RayConfig::simulated_scan`: (angle_min, angle_increment, beams)."""
+        n = self.count * self.beams_per_ray
+        step = self.fov_rad / n
+        return -0.5 * self.fov_rad + 0.5 * step, step, n
+
+    def sector_of(self, angle_rad: float):
+        """`RayConfig::sector_of`: the sector a body-frame direction falls into, or None."""
+        rel = (angle_rad + 0.5 * self.fov_rad) % TAU  # rem_euclid for a positive divisor
+        if rel > TAU - EDGE_RAD:
+            rel = 0.0
+        if rel > self.fov_rad + EDGE_RAD:
+            return None
+        q = rel / self.sector_rad()
+        qr = rust_round(q)
+        k = qr if abs(q - qr) < 1e-7 else math.floor(q)
+        return min(int(k), self.count - 1)
+
+    def ranges_from_scan(self, angle_min: float, inc: float, range_min: float, range_max: float,
+                         ranges: list[float], out: list[float]) -> None:
+        """`RayConfig::ranges_from_scan` for a lidar at the robot's centre, heading forward (the
+        simulators' `LidarMount::default()`; the offset-mount branch is not ported). Raises where
+        the Rust returns a `ScanError` (the Rust simulator only debug-asserts; its scan always
+        covers every sector with readings in range)."""
+        out[:] = [UNCOVERED] * self.count
+        clear_m = min(range_max, self.max_range_m)
+        for j, r in enumerate(ranges):
+            beam = angle_min + j * inc + 0.0  # + mount.yaw_rad
+            if r == math.inf:
+                reading = clear_m
+            elif r == -math.inf:
+                reading = range_min
+            elif range_min <= r <= range_max:
+                reading = r
+            else:
+                reading = None
+            i = self.sector_of(wrap_angle(beam))
+            if i is None:
+                continue
+            if reading is not None:
+                d = min(reading, self.max_range_m)
+                out[i] = d if out[i] < 0.0 else min(out[i], d)
+            elif out[i] == UNCOVERED:
+                out[i] = NO_RETURN
+        for i, v in enumerate(out):
+            if v == UNCOVERED:
+                raise ValueError(f"no beam of the {len(ranges)}-beam scan covers ray {i}'s sector")
+            if v == NO_RETURN:
+                raise ValueError(f"every beam in ray {i}'s sector is NaN or outside [range_min, range_max]")
 
 
 @dataclass
@@ -444,7 +544,7 @@ class Region:
 @dataclass
 class Scenario:
     robot: Robot
-    action_scale: tuple[float, float]
+    action_scale: tuple[float, float, float]  # (linear_mps, angular_rps, reverse_mps)
     geofence: list
     obstacles: list
     rays: Rays
@@ -457,11 +557,19 @@ def load_scenario(path: str) -> Scenario:
         raw = yaml.safe_load(f)
     r = raw.get("robot") or {}
     robot = Robot()
-    for key in ("mass_kg", "max_speed_mps", "max_yaw_rate_rps", "max_accel_mps2", "max_yaw_accel_rps2",
-                "motor_lag_s", "control_hz"):
+    for key in ("mass_kg", "max_speed_mps", "max_yaw_rate_rps", "max_accel_mps2", "max_decel_mps2",
+                "max_yaw_accel_rps2", "max_yaw_decel_rps2", "motor_force_max_n", "motor_lag_s", "control_hz"):
         if r.get(key) is not None:
             setattr(robot, key, float(r[key]))
-    scale = r.get("action_scale") or {"linear_mps": 3.0, "angular_rps": 1.5}
+    # `ActionScale` (src/scenario/): default 3 m/s, 1.5 rad/s, reverse capped at 0.5 m/s; the
+    # reverse cap never exceeds the forward scale.
+    scale = {"linear_mps": 3.0, "angular_rps": 1.5, "reverse_mps": 0.5}
+    if r.get("action_scale"):
+        a = r["action_scale"]
+        scale["linear_mps"], scale["angular_rps"] = float(a["linear_mps"]), float(a["angular_rps"])
+        if a.get("reverse_mps") is not None:
+            scale["reverse_mps"] = float(a["reverse_mps"])
+    scale["reverse_mps"] = min(scale["reverse_mps"], scale["linear_mps"])
     w = raw["world"]
     fence = [(float(p[0]), float(p[1])) for p in w["geofence"]]
     if signed_area(fence) < 0.0:
@@ -470,8 +578,10 @@ def load_scenario(path: str) -> Scenario:
     fid = raw.get("fidelity") or {}
     rays = Rays()
     if fid.get("rays"):
-        rays = Rays(int(fid["rays"]["count"]), math.radians(float(fid["rays"]["fov_deg"])),
-                    float(fid["rays"]["max_range_m"]))
+        fr = fid["rays"]
+        rays = Rays(int(fr["count"]), math.radians(float(fr["fov_deg"])), float(fr["max_range_m"]))
+        if fr.get("beams_per_ray") is not None:
+            rays.beams_per_ray = int(fr["beams_per_ray"])
     noise = Noise()
     low_noise = (fid.get("low") or {}).get("noise")
     if low_noise:
@@ -481,7 +591,8 @@ def load_scenario(path: str) -> Scenario:
             float(low_noise["accel_mps2"]), float(low_noise["range_m"]),
         )
     waypoints = {wp["id"]: wp["position"] for wp in raw["waypoints"]}
-    sc = Scenario(robot, (float(scale["linear_mps"]), float(scale["angular_rps"])), fence, obstacles, rays, noise)
+    sc = Scenario(robot, (scale["linear_mps"], scale["angular_rps"], scale["reverse_mps"]), fence, obstacles,
+                  rays, noise)
     for st in raw["subtasks"]:
         sc.subtasks[st["id"]] = (Region(st["entry"], waypoints), Region(st["exit"], waypoints),
                                  int(st["horizon_steps"]))
@@ -499,7 +610,8 @@ def _within(px, py, ax, ay, slack):
 
 
 class LowFidelity:
-    """`sim::LowFidelity`: planar kinematics, flat firm ground, analytic range rays."""
+    """`sim::LowFidelity`: planar kinematics, flat firm ground, an analytic lidar scan reduced to
+    the policy's rays."""
 
     RUNNING, COLLISION, GEOFENCE = 0, 1, 2
 
@@ -513,9 +625,12 @@ class LowFidelity:
         self.noise = sc.noise
         self.dt = 1.0 / rb.control_hz
         self.lag_alpha = -math.expm1(-self.dt / rb.motor_lag_s) if rb.motor_lag_s > 0.0 else 1.0
-        self.max_dv = rb.max_accel_mps2 * self.dt
-        self.max_dw = rb.max_yaw_accel_rps2 * self.dt
-        self.ray_body = [(math.cos(a), math.sin(a)) for a in (sc.rays.angle_rad(i) for i in range(sc.rays.count))]
+        self.motor_mps2 = 2.0 * rb.motor_force_max_n / rb.mass_kg
+        # The simulated scan's beams (`RayConfig::simulated_scan`), unit vectors in the body frame.
+        self.scan_min, self.scan_inc, n_beams = sc.rays.simulated_scan()
+        self.beam_body = [(math.cos(a), math.sin(a))
+                          for a in (self.scan_min + j * self.scan_inc for j in range(n_beams))]
+        self.scan = [sc.rays.max_range_m] * n_beams
         self.hl, self.hw = 0.5 * rb.length_m, 0.5 * rb.width_m
         self.fp_radius = math.hypot(self.hl, self.hw)
         self.ranges = [sc.rays.max_range_m] * sc.rays.count
@@ -590,9 +705,9 @@ class LowFidelity:
                     cand.append((o.bcx, o.bcy, o.br, o))
             self.ray_cand, self.ray_anchor, self.ray_slack = cand, (ox, oy), RAY_CULL_MARGIN_M
         hx, hy = self.hx, self.hy
-        ranges = self.ranges
+        scan = self.scan
         cand = self.ray_cand
-        for k, (bx, by) in enumerate(self.ray_body):
+        for k, (bx, by) in enumerate(self.beam_body):
             dx, dy = hx * bx - hy * by, hy * bx + hx * by
             best = mx
             for ccx, ccy, cr, o in cand:
@@ -606,7 +721,7 @@ class LowFidelity:
                 t = o.ray(ox, oy, dx, dy, best)
                 if t is not None:
                     best = t
-            ranges[k] = best
+            scan[k] = best
         n = self.noise
         nz = self._noise
         self.odom = (
@@ -622,10 +737,13 @@ class LowFidelity:
                 nz(n.accel_mps2)
         self.odom_yaw_rate = gyro[2]
         if n.range_m > 0.0:
-            for k in range(len(ranges)):
+            # One draw per beam whether or not it hit.
+            for k in range(len(scan)):
                 e = nz(n.range_m)
-                if ranges[k] < mx:
-                    ranges[k] = min(max(ranges[k] + e, 0.0), mx)
+                if scan[k] < mx:
+                    scan[k] = min(max(scan[k] + e, 0.0), mx)
+        # `reduce_scan`: the policy's rays from the scan (range_min 0, range_max = max range).
+        self.rays.ranges_from_scan(self.scan_min, self.scan_inc, 0.0, mx, scan, self.ranges)
 
     def step(self, v_cmd: float, w_cmd: float) -> int:
         if self.status != self.RUNNING:
@@ -634,10 +752,12 @@ class LowFidelity:
         v_cmd = min(max(v_cmd, -rb.max_speed_mps), rb.max_speed_mps) if math.isfinite(v_cmd) else 0.0
         w_cmd = min(max(w_cmd, -rb.max_yaw_rate_rps), rb.max_yaw_rate_rps) if math.isfinite(w_cmd) else 0.0
         v0, w0 = self.speed, self.yaw_rate
-        a, mdv, mdw = self.lag_alpha, self.max_dv, self.max_dw
-        v1 = v0 + min(max(a * (v_cmd - v0), -mdv), mdv)
-        w1 = w0 + min(max(a * (w_cmd - w0), -mdw), mdw)
-        dt = self.dt
+        # `RobotParams::follow`: the lag's target, then the rate limiter.
+        a, dt = self.lag_alpha, self.dt
+        v1 = rate_limit(v0, v0 + a * (v_cmd - v0), rb.max_accel_mps2, rb.max_decel_mps2, dt)
+        w1 = rate_limit(w0, w0 + a * (w_cmd - w0), rb.max_yaw_accel_rps2, rb.max_yaw_decel_rps2, dt)
+        # What the motors can push the nominal mass through.
+        v1 = rate_limit(v0, v1, self.motor_mps2, self.motor_mps2, dt)
         phi = 0.25 * (w0 + w1) * dt
         sin_phi, cos_phi = half_turn(phi)
         sinc = 1.0 if phi == 0.0 else sin_phi / phi
@@ -663,8 +783,10 @@ class SubtaskEnv(_EnvBase):
     """`sim2real::subtask_env::SubtaskEnv` in low fidelity, as a gymnasium environment.
 
     Observation (float32): goal distance, sin and cos of the goal bearing, heading error, speed,
-    yaw rate, then each range divided by the maximum range. Action: [-1, 1]^2 (forward, yaw
-    rate), scaled by the scenario's action scale and held for control_hz / policy_hz steps.
+    yaw rate, then each ray's range (the nearest return in its sector, ray 0 at the right-hand
+    edge of the field of view) divided by the maximum range. Action: [-1, 1]^2 (forward, yaw
+    rate), scaled by the scenario's action scale, reverse speed capped at its `reverse_mps`, and
+    held for control_hz / policy_hz steps.
     `info` carries `failure` (0 while running or on success, else the Rust failure code) and
     `is_success`.
     """
@@ -730,11 +852,14 @@ class SubtaskEnv(_EnvBase):
         return self.reset_to(start, sim_seed), {}
 
     def command_for(self, action) -> tuple[float, float]:
+        """`SubtaskEnv::command_for` (NaN -> 0) then `ActionScale::command`."""
         def a(i):
             x = float(action[i]) if i < len(action) else 0.0
             return 0.0 if math.isnan(x) else min(max(x, -1.0), 1.0)
 
-        return a(0) * self.scale[0], a(1) * self.scale[1]
+        linear_mps, angular_rps, reverse_mps = self.scale
+        linear = a(0) * linear_mps
+        return (-reverse_mps if linear < -reverse_mps else linear), a(1) * angular_rps
 
     def step(self, action):
         """Returns (obs, reward, terminated, truncated, info)."""
@@ -749,7 +874,7 @@ class SubtaskEnv(_EnvBase):
         for _ in range(self.hold):
             status = sim.step(v_cmd, w_cmd)
             self.steps += 1
-            reward -= STEP_COST
+            reward -= STEP_COST + REVERSE_COST_PER_M * max(-sim.speed, 0.0) / sim.robot.control_hz
             nearest = min(sim.ranges)
             if nearest < CLEARANCE_M:
                 reward -= CLEARANCE_COST * (1.0 - nearest / CLEARANCE_M)

@@ -48,6 +48,7 @@ pub use mlp::Mlp;
 pub use norm::{NORM_CLIP, NORM_EPSILON, RunningNorm};
 pub use policy_file::{
     ActionContract, CONTRACT_FORMAT, Contract, NetworkShape, NormStats, ObsField, PolicyFile, PolicyMeta,
+    RangeContract,
 };
 pub use ppo::{Control, LossStats, Ppo, PpoConfig, Progress};
 pub use seed::derive_seed;

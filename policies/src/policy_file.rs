@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// Contract format version written by this code.
-pub const CONTRACT_FORMAT: u32 = 1;
+pub const CONTRACT_FORMAT: u32 = 2;
 
 /// One observation entry: what it is and in which unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,12 +43,30 @@ pub enum ActionContract {
         linear_mps: f64,
         /// Angular velocity at action 1 (rad/s).
         angular_rps: f64,
+        /// Cap on reverse linear velocity (m/s).
+        reverse_mps: f64,
     },
     /// One of `n` discrete actions.
     Discrete {
         /// Number of actions.
         n: usize,
     },
+}
+
+/// How the observation's range entries are formed from a planar lidar scan: `count` sectors
+/// tiling `fov_deg` centred ahead, each reading the nearest return within it, capped at
+/// `max_range_m` (`definition` names the rule, `sector_minimum`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RangeContract {
+    /// Rule that forms a range from the scan.
+    pub definition: String,
+    /// Number of rays.
+    pub count: usize,
+    /// Field of view the rays tile (degrees).
+    pub fov_deg: f64,
+    /// Ranges are capped here (m).
+    pub max_range_m: f64,
 }
 
 /// Observation normalisation: `clip((x − mean) / √(var + epsilon), ±clip)`.
@@ -93,6 +111,9 @@ pub struct Contract {
     pub control_rate_hz: f64,
     /// Observation layout, in order.
     pub observation: Vec<ObsField>,
+    /// How the range entries are formed from a scan (policies that see ranges).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ranges: Option<RangeContract>,
     /// Normalisation applied before the networks (absent: raw observations).
     pub normalisation: Option<NormStats>,
     /// Action kind and scale.
@@ -121,6 +142,10 @@ pub struct PolicyMeta {
     pub linear_mps: f64,
     /// Angular velocity at action 1 (rad/s); ignored for discrete actions.
     pub angular_rps: f64,
+    /// Cap on reverse linear velocity (m/s); ignored for discrete actions.
+    pub reverse_mps: f64,
+    /// How the range entries are formed from a scan, if the observation has any.
+    pub ranges: Option<RangeContract>,
 }
 
 /// A trained policy with its contract; acts deterministically ([`Policy`]).
@@ -170,6 +195,7 @@ impl PolicyFile {
             subtask: meta.subtask,
             control_rate_hz: meta.control_rate_hz,
             observation: meta.observation,
+            ranges: meta.ranges,
             normalisation: agent.norm().map(|n| NormStats {
                 count: n.count(),
                 mean: n.mean().to_vec(),
@@ -182,6 +208,7 @@ impl PolicyFile {
                     dim,
                     linear_mps: meta.linear_mps,
                     angular_rps: meta.angular_rps,
+                    reverse_mps: meta.reverse_mps,
                 },
                 ActionSpace::Discrete(n) => ActionContract::Discrete { n },
             },
@@ -482,7 +509,7 @@ fn validate_contract(c: &Contract, file: &Path) -> Result<(), Error> {
         return bad("network.critic_hidden", format!("{h:?}: widths must be 1 ..= 512"));
     }
     match c.action {
-        ActionContract::Continuous { dim, linear_mps, angular_rps } => {
+        ActionContract::Continuous { dim, linear_mps, angular_rps, reverse_mps } => {
             if dim == 0 || dim > crate::mlp::MAX_HIDDEN {
                 return bad("action.dim", format!("{dim} must be 1 ..= 512"));
             }
@@ -492,6 +519,9 @@ fn validate_contract(c: &Contract, file: &Path) -> Result<(), Error> {
                     "action",
                     format!("scales {linear_mps} m/s, {angular_rps} rad/s must be finite and ≥ 0"),
                 );
+            }
+            if !(0.0..=linear_mps).contains(&reverse_mps) {
+                return bad("action.reverse_mps", format!("{reverse_mps} must be in [0, linear_mps]"));
             }
         }
         ActionContract::Discrete { n } => {

@@ -1,6 +1,6 @@
 //! Control steps per second of the high-fidelity simulator on a yard-like world: 200 m × 150 m,
 //! 25 obstacles, 3 terrain patches (a bank, a rough patch, mud), default config (200 Hz physics
-//! under 50 Hz control, noise, 8 rays). One core, as the verifier runs one simulator per thread.
+//! under 50 Hz control, noise, the default 54-beam lidar). One core, as the verifier runs one simulator per thread.
 
 use std::hint::black_box;
 use std::sync::Arc;

@@ -1,9 +1,10 @@
 //! Control steps per second of the low-fidelity simulator on one core.
 //!
-//! Target: at least 1,000,000 steps/s with 8 rays and 20 obstacles. Two scenes in a 200 m × 150 m
-//! yard: `typical` (obstacles spread out, a few within the 20 m ray range at any time) and
-//! `all_in_range` (every obstacle within ray range all the time), each noise-free and with the
-//! high-fidelity default noise levels. Run: `cargo bench -p sim2real-sim --bench low_fidelity`.
+//! Target: at least 1,000,000 steps/s with the default lidar (54 beams over 270°, reduced to 9
+//! rays) and 20 obstacles. Two scenes in a 200 m × 150 m yard: `typical` (obstacles spread
+//! out, a few within the 20 m ray range at any time) and `all_in_range` (every obstacle within
+//! ray range all the time), each noise-free and with the high-fidelity default noise levels.
+//! Run: `cargo bench -p sim2real-sim --bench low_fidelity`.
 
 use std::f64::consts::TAU;
 use std::hint::black_box;
@@ -109,10 +110,10 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(STEPS));
     let noisy = HighFidelityConfig::default().noise;
     let cases = [
-        ("typical_8rays_20obstacles", typical_world(), NoiseConfig::default(), 30.0, 3.0),
-        ("typical_8rays_20obstacles_noise", typical_world(), noisy.clone(), 30.0, 3.0),
-        ("all_in_range_8rays_20obstacles", crowded_world(), NoiseConfig::default(), 3.0, 1.5),
-        ("all_in_range_8rays_20obstacles_noise", crowded_world(), noisy, 3.0, 1.5),
+        ("typical_54beams_20obstacles", typical_world(), NoiseConfig::default(), 30.0, 3.0),
+        ("typical_54beams_20obstacles_noise", typical_world(), noisy.clone(), 30.0, 3.0),
+        ("all_in_range_54beams_20obstacles", crowded_world(), NoiseConfig::default(), 3.0, 1.5),
+        ("all_in_range_54beams_20obstacles_noise", crowded_world(), noisy, 3.0, 1.5),
     ];
     for (name, world, noise, radius_m, speed_mps) in cases {
         let (mut sim, cmd) = looping(world, noise, radius_m, speed_mps);

@@ -1,37 +1,6 @@
 //! Per-fidelity settings: range sensor, noise, latency and domain randomisation.
 
-/// The planar range sensor: `count` rays spread evenly over `fov_rad`, centred on the heading.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RayConfig {
-    /// Number of rays.
-    pub count: usize,
-    /// Field of view (rad); 2π is a full circle (then the rays do not repeat the rear direction).
-    pub fov_rad: f64,
-    /// Maximum range (m): a ray that hits nothing reports this.
-    pub max_range_m: f64,
-}
-
-impl Default for RayConfig {
-    fn default() -> Self {
-        Self { count: 8, fov_rad: std::f64::consts::TAU, max_range_m: 20.0 }
-    }
-}
-
-impl RayConfig {
-    /// Body-frame angle of ray `i` (rad, counter-clockwise from forward). With a full circle ray
-    /// 0 points forward and the rest follow counter-clockwise; otherwise they span the field of
-    /// view edge to edge.
-    pub fn angle_rad(&self, i: usize) -> f64 {
-        let full = (self.fov_rad - std::f64::consts::TAU).abs() < 1e-9;
-        if full {
-            crate::wrap_angle(self.fov_rad * i as f64 / self.count as f64)
-        } else if self.count <= 1 {
-            0.0
-        } else {
-            -0.5 * self.fov_rad + self.fov_rad * i as f64 / (self.count - 1) as f64
-        }
-    }
-}
+pub use crate::scan::RayConfig;
 
 /// Standard deviations of the sensor noise (all zero = perfect sensing).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -123,25 +92,5 @@ impl Default for HighFidelityConfig {
             randomisation: Randomisation::default(),
             tip_over_rad: 0.7,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn full_circle_rays_do_not_repeat() {
-        let r = RayConfig::default();
-        let a: Vec<f64> = (0..8).map(|i| r.angle_rad(i)).collect();
-        assert_eq!(a[0], 0.0, "ray 0 looks ahead");
-        assert!((a[4] - std::f64::consts::PI).abs() < 1e-12, "ray 4 looks back");
-        assert!((a[7] + std::f64::consts::TAU / 8.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn partial_fov_spans_both_edges() {
-        let r = RayConfig { count: 3, fov_rad: 3.0, max_range_m: 10.0 };
-        assert_eq!([r.angle_rad(0), r.angle_rad(1), r.angle_rad(2)], [-1.5, 0.0, 1.5]);
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Each control step clamps the command to the controller limits, lets the actual forward speed
 //! and yaw rate follow it through a first-order lag (`RobotParams::motor_lag_s`) bounded by the
-//! acceleration limits, and moves the pose exactly along the circular arc of the step's mean
+//! controller's acceleration and deceleration limits and by what both sides' motors can push
+//! (`2 · motor_force_max_n / mass`: 7.7 m/s² on the Warthog, below the 10 m/s² the controller
+//! allows for braking), and moves the pose exactly along the circular arc of the step's mean
 //! twist. The chassis footprint is then tested against every obstacle and the geofence.
 //!
 //! The ground is flat and firm everywhere: terrain patches (grades, bumps, low friction) are
@@ -53,15 +55,14 @@ pub struct LowFidelity {
     dt_s: f64,
     /// Fraction of the gap to the command that the first-order lag closes in one control period.
     lag_alpha: f64,
-    /// Largest change of forward speed in one control period (m/s).
-    max_dv_mps: f64,
-    /// Largest change of yaw rate in one control period (rad/s).
-    max_dw_rps: f64,
+    /// Largest change of speed the motors can push the nominal mass through (m/s²).
+    motor_mps2: f64,
     obstacles: Vec<PreparedShape>,
     /// Indices of the obstacles tall enough for the range sensor to see.
     visible: Vec<usize>,
-    /// Unit vector of each ray in the body frame.
-    ray_body: Vec<Vec2>,
+    /// Unit vector of each simulated lidar beam in the body frame.
+    beam_body: Vec<Vec2>,
+    reducer: crate::ScanReducer,
     /// Radius of the circle that holds the footprint at any heading (m).
     fp_radius_m: f64,
     state: PlanarState,
@@ -178,12 +179,16 @@ impl LowFidelity {
             .filter(|(_, o)| o.height_m >= robot.lidar_height_m)
             .map(|(i, _)| i)
             .collect();
-        let ray_body: Vec<Vec2> = (0..rays.count).map(|i| Vec2::unit(rays.angle_rad(i))).collect();
+        let scan = rays.simulated_scan();
+        let beam_body: Vec<Vec2> = (0..scan.ranges_m.len())
+            .map(|j| Vec2::unit(scan.angle_min_rad + j as f64 * scan.angle_increment_rad))
+            .collect();
         let fp_radius_m = (0.5 * robot.length_m).hypot(0.5 * robot.width_m);
-        let sensors = Sensors { ranges_m: vec![rays.max_range_m; rays.count], ..Sensors::default() };
+        let sensors = Sensors { ranges_m: vec![rays.max_range_m; rays.count], scan, ..Sensors::default() };
+        let reducer = crate::ScanReducer::new(rays.clone());
         let mut sim = Self {
-            max_dv_mps: robot.max_accel_mps2 * dt_s,
-            max_dw_rps: robot.max_yaw_accel_rps2 * dt_s,
+            reducer,
+            motor_mps2: 2.0 * robot.motor_force_max_n / robot.mass_kg,
             cull: Cull::new(obstacles.len()),
             robot,
             world,
@@ -192,7 +197,7 @@ impl LowFidelity {
             lag_alpha,
             obstacles,
             visible,
-            ray_body,
+            beam_body,
             fp_radius_m,
             state: PlanarState::default(),
             heading: Vec2::new(1.0, 0.0),
@@ -301,7 +306,7 @@ impl LowFidelity {
             cull.ray_anchor = o;
             cull.ray_slack_m = RAY_CULL_MARGIN_M;
         }
-        for (range, body) in self.sensors.ranges_m.iter_mut().zip(&self.ray_body) {
+        for (range, body) in self.sensors.scan.ranges_m.iter_mut().zip(&self.beam_body) {
             let d = body.rotate(self.heading);
             let mut best = max;
             for c in &cull.ray_candidates {
@@ -345,19 +350,28 @@ impl LowFidelity {
         self.sensors.odom = Odometry { state: odom_state, yaw_rate_rps: gyro_rps[2] };
         self.sensors.imu = Imu { gyro_rps, accel_mps2, roll_rad: 0.0, pitch_rad: 0.0 };
         if n.range_m > 0.0 {
-            // One draw per ray whether or not it hit, so the noise stream does not depend on the scene.
-            for r in &mut self.sensors.ranges_m {
+            // One draw per beam whether or not it hit, so the noise stream does not depend on the scene.
+            for r in &mut self.sensors.scan.ranges_m {
                 let e = noise(rng, n.range_m);
                 if *r < max {
                     *r = (*r + e).clamp(0.0, max);
                 }
             }
         }
+        reduce_scan(&mut self.reducer, &mut self.sensors);
     }
 
     fn info(&self) -> StepInfo {
         StepInfo { state: self.state, status: self.status, time_s: self.time_s() }
     }
+}
+
+/// The policy's rays from the simulated scan, by the one definition both simulators, the
+/// bridge and the executor share. The simulated scan always covers every sector with readings
+/// in range, so the reduction cannot fail.
+pub(crate) fn reduce_scan(reducer: &mut crate::ScanReducer, sensors: &mut Sensors) {
+    let covered = reducer.ranges(&sensors.scan, &crate::LidarMount::default(), &mut sensors.ranges_m);
+    debug_assert!(covered.is_ok(), "{covered:?}");
 }
 
 impl Simulator for LowFidelity {
@@ -386,8 +400,11 @@ impl Simulator for LowFidelity {
         }
         let cmd = self.robot.clamp(cmd);
         let (v0, w0) = (self.state.speed_mps, self.yaw_rate_rps);
-        let v1 = v0 + (self.lag_alpha * (cmd.linear_mps - v0)).clamp(-self.max_dv_mps, self.max_dv_mps);
-        let w1 = w0 + (self.lag_alpha * (cmd.angular_rps - w0)).clamp(-self.max_dw_rps, self.max_dw_rps);
+        let now = VelocityCmd { linear_mps: v0, angular_rps: w0 };
+        let VelocityCmd { linear_mps: v1, angular_rps: w1 } =
+            self.robot.follow(now, cmd, self.lag_alpha, self.dt_s);
+        // The controller may ask for 10 m/s² of braking; the motors deliver what their force allows.
+        let v1 = crate::rate_limit(v0, v1, self.motor_mps2, self.motor_mps2, self.dt_s);
 
         // Exact arc of the step's mean twist: the chord is v̄·dt·sinc(φ), pointing half way
         // through the turn, with φ = ω̄·dt/2.
@@ -613,8 +630,8 @@ mod tests {
         assert!((imu.gyro_rps[2] - 1.2).abs() < 1e-6);
         assert_eq!(imu.accel_mps2[1], 0.0, "no centripetal force at zero speed");
         assert!((s.sensors().odom.yaw_rate_rps - 1.2).abs() < 1e-6);
-        // 3 s at up to 1.2 rad/s, minus the ramp.
-        assert!(yaw_travel > 3.3 && yaw_travel < 3.6, "{yaw_travel}");
+        // 3 s at up to 1.2 rad/s, minus the ramp (0.6 s at 2 rad/s²) and the lag.
+        assert!(yaw_travel > 3.1 && yaw_travel < 3.3, "{yaw_travel}");
     }
 
     #[test]
@@ -673,7 +690,7 @@ mod tests {
         ];
         let mut s = sim(w);
         s.reset(at(0.0, 0.0, FRAC_PI_2), 0);
-        assert_eq!(s.sensors().ranges_m[0], 20.0, "low obstacle not seen");
+        assert_eq!(s.sensors().ranges_m[4], 20.0, "low obstacle ahead not seen");
         let mut status = Status::Running;
         for _ in 0..500 {
             status = s.step(cmd(2.0, 0.0)).status;
@@ -683,7 +700,8 @@ mod tests {
         }
         assert_eq!(status, Status::Collision { obstacle: 0 });
         s.reset(at(0.0, 0.0, PI), 0);
-        assert!((s.sensors().ranges_m[0] - 5.0).abs() < 1e-12);
+        // The forward ray's nearest beam is 2.5° off the axis.
+        assert!((s.sensors().ranges_m[4] - 5.0 / 2.5f64.to_radians().cos()).abs() < 1e-9);
         for _ in 0..500 {
             status = s.step(cmd(2.0, 0.0)).status;
             if status.is_terminal() {
@@ -745,7 +763,7 @@ mod tests {
     }
 
     #[test]
-    fn rays_report_analytic_distances() {
+    fn beams_report_analytic_distances() {
         let mut w = open_world();
         w.obstacles = vec![
             tall(Shape::Disc { center: v(10.0, 0.0), radius_m: 2.0 }),
@@ -756,26 +774,39 @@ mod tests {
             // Out of range.
             tall(Shape::Disc { center: v(0.0, -30.0), radius_m: 2.0 }),
         ];
-        let mut s = sim(w);
-        s.reset(at(0.0, 0.0, 0.0), 0);
-        let r = s.sensors().ranges_m.clone();
+        // Eight one-beam sectors all round: beam j looks 22.5° + 45° j past straight back, so a
+        // robot yawed -22.5° has beams on the axes and diagonals (west first).
+        let rays =
+            RayConfig { count: 8, fov_rad: std::f64::consts::TAU, max_range_m: 20.0, beams_per_ray: 1 };
+        let mut s = LowFidelity::new(
+            RobotParams::default(),
+            Arc::new(w),
+            LowFidelityConfig { rays, ..Default::default() },
+        )
+        .unwrap();
+        let yaw = -std::f64::consts::FRAC_PI_8;
+        s.reset(at(0.0, 0.0, yaw), 0);
         let diag = 6.0 * 2f64.sqrt() - 1.0;
-        let want = [8.0, 20.0, 6.0, 20.0, 6.0, 20.0, 20.0, diag];
-        for (i, (got, want)) in r.iter().zip(want).enumerate() {
-            assert!((got - want).abs() < 1e-9, "ray {i}: {got} vs {want}");
+        let want = [6.0, 20.0, 20.0, diag, 8.0, 20.0, 6.0, 20.0];
+        for (i, (got, want)) in s.sensors().scan.ranges_m.iter().zip(want).enumerate() {
+            assert!((got - want).abs() < 1e-9, "beam {i}: {got} vs {want}");
         }
-        // Rays are in the body frame: turned a quarter left, ray 0 looks at the box to the north.
-        s.reset(at(0.0, 0.0, FRAC_PI_2), 0);
-        let r = s.sensors().ranges_m.clone();
-        assert!((r[0] - 6.0).abs() < 1e-9 && (r[2] - 6.0).abs() < 1e-9 && (r[6] - 8.0).abs() < 1e-9, "{r:?}");
-        // After driving, the culling lists must still give exact answers.
+        assert_eq!(s.sensors().ranges_m, s.sensors().scan.ranges_m, "one beam per ray");
+        // Beams are in the body frame: turned a quarter left, beam 2 looks east.
+        s.reset(at(0.0, 0.0, yaw + FRAC_PI_2), 0);
+        let r = &s.sensors().ranges_m;
+        assert!((r[2] - 8.0).abs() < 1e-9 && (r[4] - 6.0).abs() < 1e-9 && (r[6] - 6.0).abs() < 1e-9, "{r:?}");
+        // After driving, the culling lists must give what a fresh reset at the same pose gives.
         s.reset(at(0.0, 0.0, 0.0), 0);
         for _ in 0..100 {
-            s.step(cmd(-1.0, 0.0));
+            s.step(cmd(-1.0, 0.3));
         }
-        let x = s.state().x_m;
-        assert!((s.sensors().ranges_m[0] - (8.0 - x)).abs() < 1e-9);
-        assert!((s.sensors().ranges_m[4] - (6.0 + x)).abs() < 1e-9);
+        let driven = s.sensors().ranges_m.clone();
+        let mut fresh = s.clone();
+        fresh.reset(PlanarState { speed_mps: 0.0, ..s.state() }, 0);
+        for (a, b) in driven.iter().zip(&fresh.sensors().ranges_m) {
+            assert!((a - b).abs() < 1e-9, "{driven:?} vs {:?}", fresh.sensors().ranges_m);
+        }
     }
 
     #[test]

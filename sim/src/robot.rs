@@ -30,10 +30,14 @@ pub struct RobotParams {
     pub max_speed_mps: f64,
     /// Controller limit on yaw rate (rad/s).
     pub max_yaw_rate_rps: f64,
-    /// Controller limit on linear acceleration (m/s²).
+    /// Controller limit on linear acceleration, while |speed| grows (m/s²).
     pub max_accel_mps2: f64,
-    /// Controller limit on yaw acceleration (rad/s²).
+    /// Controller limit on linear deceleration, while |speed| shrinks (m/s²).
+    pub max_decel_mps2: f64,
+    /// Controller limit on yaw acceleration, while |yaw rate| grows (rad/s²).
     pub max_yaw_accel_rps2: f64,
+    /// Controller limit on yaw deceleration, while |yaw rate| shrinks (rad/s²).
+    pub max_yaw_decel_rps2: f64,
     /// Force limit of one side's motor at the rim (N); the high-fidelity simulator applies it
     /// (a derated or overloaded motor is a smaller value).
     pub motor_force_max_n: f64,
@@ -62,9 +66,12 @@ impl Default for RobotParams {
             mass_kg: 260.0,
             max_speed_mps: 5.0,
             max_yaw_rate_rps: 4.0,
-            // Our assumption for the W200 under the stock controller: reaches 3 m/s in about 1 s.
-            max_accel_mps2: 3.0,
-            max_yaw_accel_rps2: 6.0,
+            // Clearpath's current W200 `diff_4wd` controller (lowered from 50 m/s² in 2025
+            // after measuring the robot): slow to speed up, quick to slow down.
+            max_accel_mps2: 2.5,
+            max_decel_mps2: 10.0,
+            max_yaw_accel_rps2: 2.0,
+            max_yaw_decel_rps2: 8.0,
             // Our assumption (Clearpath publishes no torque curve): both sides together push
             // 0.78 × the weight of 260 kg, so traction rather than the motors limits climbing,
             // and a side has room over the ~730 N a turn in place on μ = 1 ground asks of it.
@@ -94,6 +101,30 @@ impl RobotParams {
         (cmd.linear_mps - cmd.angular_rps * half, cmd.linear_mps + cmd.angular_rps * half)
     }
 
+    /// One control period of `dt_s` of the velocity controller: the twist moves toward `cmd`
+    /// (already clamped) by the fraction `alpha` the motor lag closes, rate-limited by the
+    /// acceleration and deceleration limits ([`rate_limit`]).
+    pub fn follow(
+        &self,
+        now: crate::VelocityCmd,
+        cmd: crate::VelocityCmd,
+        alpha: f64,
+        dt_s: f64,
+    ) -> crate::VelocityCmd {
+        let step = |now: f64, goal: f64, accel: f64, decel: f64| {
+            rate_limit(now, now + alpha * (goal - now), accel, decel, dt_s)
+        };
+        crate::VelocityCmd {
+            linear_mps: step(now.linear_mps, cmd.linear_mps, self.max_accel_mps2, self.max_decel_mps2),
+            angular_rps: step(
+                now.angular_rps,
+                cmd.angular_rps,
+                self.max_yaw_accel_rps2,
+                self.max_yaw_decel_rps2,
+            ),
+        }
+    }
+
     /// Clamp a command to the controller's speed and yaw-rate limits; non-finite parts become 0.
     pub fn clamp(&self, cmd: crate::VelocityCmd) -> crate::VelocityCmd {
         let lim = |v: f64, max: f64| if v.is_finite() { v.clamp(-max, max) } else { 0.0 };
@@ -104,6 +135,26 @@ impl RobotParams {
     }
 }
 
+/// One control period of a velocity controller's rate limiter: moves `from` toward `to`, at
+/// most `accel · dt` while |velocity| grows and `decel · dt` while it shrinks; crossing zero
+/// spends the first part of the period decelerating and the rest accelerating. Non-finite
+/// input gives `from` back unchanged.
+pub fn rate_limit(from: f64, to: f64, accel: f64, decel: f64, dt: f64) -> f64 {
+    if !(to.is_finite() && from.is_finite()) {
+        return from;
+    }
+    if from == 0.0 || from.signum() == to.signum() {
+        let step = if to.abs() >= from.abs() { accel * dt } else { decel * dt };
+        return from + (to - from).clamp(-step, step);
+    }
+    // Opposite signs: brake to zero first.
+    let brake_s = from.abs() / decel;
+    if brake_s >= dt {
+        return from - from.signum() * decel * dt;
+    }
+    to.signum() * to.abs().min(accel * (dt - brake_s))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +163,21 @@ mod tests {
     #[test]
     fn warthog_effective_separation_is_1_6875() {
         assert!((RobotParams::default().effective_separation_m() - 1.6875).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rate_limit_speeds_up_slowly_and_brakes_hard() {
+        let (a, d, dt) = (2.5, 10.0, 0.02);
+        assert!((rate_limit(0.0, 3.0, a, d, dt) - 0.05).abs() < 1e-12);
+        assert!((rate_limit(-1.0, -3.0, a, d, dt) + 1.05).abs() < 1e-12);
+        assert!((rate_limit(3.0, 0.0, a, d, dt) - 2.8).abs() < 1e-12);
+        assert!((rate_limit(-3.0, -1.0, a, d, dt) + 2.8).abs() < 1e-12);
+        assert_eq!(rate_limit(1.0, 1.1, a, d, dt), 1.05);
+        // 0.1 m/s forward to 2 m/s back: 0.01 s braking, then 0.01 s at 2.5 m/s².
+        assert!((rate_limit(0.1, -2.0, a, d, dt) + 0.025).abs() < 1e-12);
+        // Within one step's reach: exact.
+        assert_eq!(rate_limit(0.1, -0.01, a, d, dt), -0.01);
+        assert_eq!(rate_limit(1.0, f64::NAN, a, d, dt), 1.0);
     }
 
     #[test]

@@ -109,8 +109,9 @@ pub struct Sensors {
     pub odom: Odometry,
     /// IMU reading.
     pub imu: Imu,
-    /// Range to the nearest obstacle along each ray (m), capped at the sensor's maximum range.
-    /// Ray i points at `RayConfig::angle_rad(i)` in the body frame.
+    /// The simulated lidar's scan (body frame, no mounting offset).
+    pub scan: crate::LaserScan,
+    /// The policy's rays, reduced from `scan` by `RayConfig::ranges_from_scan`.
     pub ranges_m: Vec<f64>,
 }
 

@@ -37,7 +37,10 @@ pub(crate) fn robot(r: &RobotParams) -> Result<(), Error> {
         ("robot.max_speed_mps", r.max_speed_mps),
         ("robot.max_yaw_rate_rps", r.max_yaw_rate_rps),
         ("robot.max_accel_mps2", r.max_accel_mps2),
+        ("robot.max_decel_mps2", r.max_decel_mps2),
         ("robot.max_yaw_accel_rps2", r.max_yaw_accel_rps2),
+        ("robot.max_yaw_decel_rps2", r.max_yaw_decel_rps2),
+        ("robot.motor_force_max_n", r.motor_force_max_n),
         ("robot.control_hz", r.control_hz),
         ("robot.cmd_timeout_s", r.cmd_timeout_s),
     ] {
@@ -48,7 +51,7 @@ pub(crate) fn robot(r: &RobotParams) -> Result<(), Error> {
     Ok(())
 }
 
-/// At least one ray, a field of view in (0, 2π], a positive range.
+/// At least one ray and one beam per ray, a field of view in (0, 2π], a positive range.
 pub(crate) fn rays(r: &RayConfig) -> Result<(), Error> {
     if r.count == 0 {
         return Err(Error::OutOfRange { field: "rays.count", value: 0.0, allowed: ">= 1" });
@@ -58,6 +61,9 @@ pub(crate) fn rays(r: &RayConfig) -> Result<(), Error> {
         return Err(Error::OutOfRange { field: "rays.fov_rad", value: fov, allowed: "(0, 2π]" });
     }
     positive("rays.max_range_m", r.max_range_m)?;
+    if r.beams_per_ray == 0 {
+        return Err(Error::OutOfRange { field: "rays.beams_per_ray", value: 0.0, allowed: ">= 1" });
+    }
     Ok(())
 }
 

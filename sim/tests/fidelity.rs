@@ -21,10 +21,8 @@ fn world_with_obstacles() -> World {
         height_m: 2.0,
     });
     // Lower than the 0.6 m range sensor: invisible to it.
-    w.obstacles.push(Obstacle {
-        shape: Shape::Disc { center: Vec2::new(-10.0, 0.0), radius_m: 1.0 },
-        height_m: 0.3,
-    });
+    w.obstacles
+        .push(Obstacle { shape: Shape::Disc { center: Vec2::new(0.0, 10.0), radius_m: 1.0 }, height_m: 0.3 });
     w
 }
 
@@ -80,18 +78,18 @@ fn all_finite(s: &Sensors) -> bool {
 
 /// The shared test body: reset, drive, determinism, finite sensors, and rays that see the tall
 /// obstacle at the right distance and not the low one. `sim` is built on
-/// `world_with_obstacles()` with the default 8 rays, 20 m range and noisy sensors.
+/// `world_with_obstacles()` with the default 9 rays over 270°, 20 m range and noisy sensors.
 fn exercise(sim: &mut dyn Simulator) {
     let name = sim.fidelity().name();
-    // Standing still: ray 0 looks ahead at the box's front face, 9 m from the centre; ray 4 looks
-    // back over the low disc and sees nothing. 0.1 m is five standard deviations of the 0.02 m
-    // range noise.
+    // Standing still: ray 4 looks ahead at the box's front face, 9 m from the centre (its
+    // nearest beam 2.5° off the axis); ray 7 looks left over the low disc and sees nothing. 0.1 m
+    // is five standard deviations of the 0.02 m range noise.
     sim.reset(origin(), 3);
     assert_eq!(sim.time_s(), 0.0);
     let r = &sim.sensors().ranges_m;
-    assert_eq!(r.len(), 8, "{name}");
-    assert!((r[0] - 9.0).abs() < 0.1, "{name}: ray 0 reads {}", r[0]);
-    assert_eq!(r[4], 20.0, "{name}: the low obstacle is below the sensor");
+    assert_eq!(r.len(), 9, "{name}");
+    assert!((r[4] - 9.0).abs() < 0.1, "{name}: ray 4 reads {}", r[4]);
+    assert_eq!(r[7], 20.0, "{name}: the low obstacle is below the sensor");
     assert!(all_finite(sim.sensors()), "{name}");
 
     // Driving away from the box (south): seed → bit-identical trajectory and readings.

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use policies::PolicyFile;
 
+use crate::control::observation::check_contract;
 use crate::scenario::{Scenario, ScenarioError};
 
 /// File name of the scenario inside a bundle.
@@ -58,6 +59,14 @@ pub enum BundleError {
         file: PathBuf,
         /// The cause.
         source: std::io::Error,
+    },
+    /// A policy contract disagrees with the bundle's scenario on how it senses or acts.
+    #[error("{}: {reason}", file.display())]
+    Contract {
+        /// The contract file.
+        file: PathBuf,
+        /// The field that disagrees, and how.
+        reason: String,
     },
     /// A bundle file or folder could not be written or removed.
     #[error("{}: cannot write: {source}", file.display())]
@@ -114,7 +123,14 @@ impl Bundle {
                     .ok_or_else(|| stray(format!("the scenario has no subtask `{stem}`")))?;
                 // Each pair is listed twice (weights, contract); load it once.
                 if let std::collections::btree_map::Entry::Vacant(slot) = policies.entry(index) {
-                    slot.insert(PolicyFile::load(&policy_dir, stem)?);
+                    let policy = PolicyFile::load(&policy_dir, stem)?;
+                    check_contract(scenario.rays(), &scenario.action_scale(), policy.contract()).map_err(
+                        |reason| BundleError::Contract {
+                            file: policy_dir.join(format!("{stem}.contract.yaml")),
+                            reason,
+                        },
+                    )?;
+                    slot.insert(policy);
                 }
             }
         }

@@ -9,7 +9,7 @@ use sim2real::agents::Understanding;
 use sim2real::agents::tips::{IntrospectConfig, TipStore, TipsPlanner};
 use sim2real::bundle::deployment::{DeployError, Deployment};
 use sim2real::mission::{self, Faults, MissionConfig, MissionError};
-use sim2real::msg::{DEFAULT_NAMESPACE, StartPose};
+use sim2real::msg::{DEFAULT_NAMESPACE, PoseKind, PoseSource, StartPose};
 use sim2real::ros::{RosError, TwistKind};
 
 use super::{Code, Failure, FidelityArg};
@@ -94,6 +94,25 @@ pub struct Args {
     /// scenario's start set with --seed). Give the robot's real pose with --robot external.
     #[arg(long, value_name = "X,Y,YAW")]
     start_pose: Option<String>,
+    /// Where the external robot's lidar sits on it (base_link): X,Y,YAW_RAD, metres forward and
+    /// left (default: at the centre, facing forward).
+    #[arg(long, value_name = "X,Y,YAW")]
+    lidar_mount: Option<String>,
+    /// Take the robot's pose from this localisation topic (scenario/map frame, GNSS or lidar
+    /// localisation) instead of odometry and --start-pose; --robot external only.
+    #[arg(long, value_name = "TOPIC")]
+    pose_topic: Option<String>,
+    /// Message type on --pose-topic.
+    #[arg(long, value_enum, default_value = "pose-with-covariance")]
+    pose_type: PoseType,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PoseType {
+    /// geometry_msgs/PoseWithCovarianceStamped
+    PoseWithCovariance,
+    /// nav_msgs/Odometry (in the map frame)
+    Odometry,
 }
 
 fn parse_pose(text: &str) -> Result<StartPose, String> {
@@ -120,6 +139,27 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         let msg = "link faults and the e-stop are injected in process; over ROS 2 an external peer does that";
         return Err(Failure::invalid(anyhow::anyhow!(msg)));
     }
+    let lidar_mount = match &args.lidar_mount {
+        None => sim::LidarMount::default(),
+        Some(text) => {
+            let p = parse_pose(text)
+                .map_err(|e| Failure::invalid(anyhow::anyhow!("--lidar-mount {text}: {e}")))?;
+            sim::LidarMount { x_m: p.x_m, y_m: p.y_m, yaw_rad: p.yaw_rad }
+        }
+    };
+    let pose = match &args.pose_topic {
+        None => PoseSource::Odometry,
+        Some(_) if args.robot != Robot::External => {
+            return Err(Failure::invalid(anyhow::anyhow!("--pose-topic needs --robot external")));
+        }
+        Some(topic) => PoseSource::Localisation {
+            topic: topic.clone(),
+            kind: match args.pose_type {
+                PoseType::PoseWithCovariance => PoseKind::PoseWithCovariance,
+                PoseType::Odometry => PoseKind::Odometry,
+            },
+        },
+    };
     let start = match &args.start_pose {
         None => None,
         Some(text) => Some(
@@ -192,6 +232,8 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         },
         world,
         preference,
+        lidar_mount,
+        pose,
     };
     let report = mission::run(deployment, &config).map_err(|e| match e {
         MissionError::Ros(RosError::NotBuilt) => Failure::invalid(e),
@@ -211,6 +253,13 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         report.seed,
         sim::Fidelity::from(args.fidelity).name(),
         if report.unverified { ", UNVERIFIED bundle" } else { "" }
+    );
+    let d = report.driven;
+    println!(
+        "drove {:.1} m by odometry, {:.1} % of it forward ({:.1} m in reverse)",
+        d.forward_m + d.reverse_m,
+        100.0 * d.forward_share(),
+        d.reverse_m
     );
     if let Some(path) = &args.missions {
         append_line(path, &report).map_err(Failure::runtime)?;

@@ -2,7 +2,7 @@
 //! reads `--ros-args` (`-r __ns:=/w200_0000`, `--params-file FILE`, `-p bundle:=DIR`) from
 //! the process arguments.
 
-use sim2real::msg::DEFAULT_NAMESPACE;
+use sim2real::msg::{DEFAULT_NAMESPACE, PoseSource};
 use sim2real::ros::{self, SpinOptions, TwistKind};
 use sim2real::runtime::Params;
 use sim2real::runtime::registry::{self, NODE_NAMES};
@@ -48,6 +48,11 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         e => Failure::invalid(e),
     })?;
     let twist = TwistKind::from_use_stamped(params.bool("use_stamped").unwrap_or(false));
-    ros::spin(node, DEFAULT_NAMESPACE, &SpinOptions { twist, stop: None }).map_err(Failure::runtime)?;
+    let pose = match (params.string("pose_topic"), params.string("pose_type")) {
+        (Ok(topic), Ok(kind)) => PoseSource::from_params(topic, kind)
+            .map_err(|e| Failure::invalid(anyhow::anyhow!("pose_type: {e}")))?,
+        _ => PoseSource::Odometry,
+    };
+    ros::spin(node, DEFAULT_NAMESPACE, &SpinOptions { twist, stop: None, pose }).map_err(Failure::runtime)?;
     Ok(Code::Success)
 }

@@ -7,13 +7,16 @@
 //! `goal_bearing_cos` (1) of the goal's bearing in the body frame (counter-clockwise from
 //! forward); `heading_error_rad` (rad), the exit set's mid heading minus the heading, wrapped
 //! (0 when the exit set does not constrain heading); `speed_mps` (m/s) forward; `yaw_rate_rps`
-//! (rad/s); then `range_<i>` (1) for each ray, the range divided by the sensor's maximum range
-//! (so 1 = nothing in range).
+//! (rad/s); then `range_<i>` (1) for each ray, the range divided by the rays' maximum range
+//! (so 1 = nothing in range). Ray `i` is the nearest return in the `i`-th sector of the
+//! lidar's field of view, counted counter-clockwise from the right-hand edge
+//! ([`sim::RayConfig`], the one definition of a range ray); the contract records it
+//! ([`range_contract`]).
 
-use policies::ObsField;
+use policies::{ActionContract, Contract, ObsField, RangeContract};
 use sim::{Vec2, wrap_angle};
 
-use crate::scenario::Subtask;
+use crate::scenario::{ActionScale, Subtask};
 
 /// Observation entries before the range rays.
 pub const BASE_OBS: usize = 6;
@@ -32,6 +35,43 @@ pub fn layout(n_rays: usize) -> Vec<ObsField> {
     ];
     v.extend((0..n_rays).map(|i| field(&format!("range_{i}"), "1")));
     v
+}
+
+/// The rule that forms each range entry from a scan ([`sim::RayConfig::ranges_from_scan`]).
+pub const RANGE_DEFINITION: &str = "sector_minimum";
+
+/// What a policy contract records about its range entries.
+pub fn range_contract(rays: &sim::RayConfig) -> RangeContract {
+    RangeContract {
+        definition: RANGE_DEFINITION.into(),
+        count: rays.count,
+        fov_deg: rays.fov_rad.to_degrees(),
+        max_range_m: rays.max_range_m,
+    }
+}
+
+/// Checks that a policy contract senses and acts as a scenario does: range entries formed by
+/// this definition from its `rays`, actions scaled and reverse-capped by its action `scale`. A policy trained under other rays or another action contract would see or act
+/// differently from what was certified. The message names the contract field.
+pub fn check_contract(rays: &sim::RayConfig, s: &ActionScale, contract: &Contract) -> Result<(), String> {
+    let want = range_contract(rays);
+    if contract.ranges.as_ref() != Some(&want) {
+        return Err(format!(
+            "ranges: {:?}, expected {want:?} (the scenario's rays; retrain after changing them)",
+            contract.ranges
+        ));
+    }
+    match contract.action {
+        ActionContract::Continuous { dim: 2, linear_mps, angular_rps, reverse_mps }
+            if (linear_mps, angular_rps, reverse_mps) == (s.linear_mps, s.angular_rps, s.reverse_mps) =>
+        {
+            Ok(())
+        }
+        ref other => Err(format!(
+            "action: {other:?}, expected 2 continuous values scaled to {} m/s and {} rad/s, reverse capped at {} m/s",
+            s.linear_mps, s.angular_rps, s.reverse_mps
+        )),
+    }
 }
 
 /// The observation of a subtask's policy (module documentation) from odometry and range rays:

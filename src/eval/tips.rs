@@ -232,6 +232,8 @@ impl Runner<'_> {
                 scenario: Arc::clone(&v.world),
             }),
             preference,
+            lidar_mount: Default::default(),
+            pose: Default::default(),
         };
         let report = mission::run(Arc::clone(self.deployment), &config)?;
         Ok(MissionRecord::from_report(&report, Source::Own))

@@ -74,19 +74,26 @@ pub struct Refinement {
     pub high_bound: f64,
 }
 
+/// A learner that has never succeeded after this many steps starts again from a fresh seed:
+/// PPO occasionally settles early on a policy that never reaches the goal and does not leave
+/// it (the yard's pond crossing did, at 1.3M steps, on one seed that another solves by 150k).
+pub const RESTART_AFTER_STEPS: u64 = 400_000;
+
 /// The scenario's subtasks as the loop sees them: a low-fidelity [`Learner`] and its evaluation
-/// environments per subtask, built on first use.
+/// environments per subtask, built on first use (and rebuilt on a fresh seed by a restart).
 struct ScenarioSubtasks<'a> {
     scenario: &'a Scenario,
     seed: u64,
     learners: BTreeMap<usize, (Learner<SubtaskEnv>, Vec<SubtaskEnv>)>,
+    restarts: BTreeMap<usize, u64>,
 }
 
 impl ScenarioSubtasks<'_> {
     fn learner(&mut self, c: usize) -> Result<&mut (Learner<SubtaskEnv>, Vec<SubtaskEnv>), TrainingError> {
         if !self.learners.contains_key(&c) {
             let make = || SubtaskEnv::new(self.scenario, c, sim::Fidelity::Low, DEFAULT_POLICY_HZ);
-            let seed = policies::derive_seed(self.seed, c as u64);
+            let restarts = self.restarts.get(&c).copied().unwrap_or(0);
+            let seed = policies::derive_seed(self.seed, c as u64 | restarts << 32);
             let learner = Learner::new(subtask_env::ppo_config(), seed, || Ok(make()?))?;
             let eval_envs = (0..EVAL_ENVS).map(|_| make()).collect::<Result<Vec<_>, _>>()?;
             self.learners.insert(c, (learner, eval_envs));
@@ -97,6 +104,18 @@ impl ScenarioSubtasks<'_> {
 
 impl Subtasks for ScenarioSubtasks<'_> {
     fn train(&mut self, c: usize, steps: u64) -> Result<u64, TrainingError> {
+        let stuck = self.learners.get(&c).is_some_and(|(l, _)| {
+            l.steps_done() >= RESTART_AFTER_STEPS && l.best().is_none_or(|b| b.score == 0.0)
+        });
+        if stuck {
+            self.learners.remove(&c);
+            let restarts = self.restarts.entry(c).or_insert(0);
+            *restarts += 1;
+            tracing::info!(
+                "{}: no success in {RESTART_AFTER_STEPS} steps; restarting its learner (restart {restarts})",
+                self.scenario.subtasks()[c].id()
+            );
+        }
         let (learner, _) = self.learner(c)?;
         let before = learner.steps_done();
         let p = learner.train(steps, |_| {})?;
@@ -165,7 +184,12 @@ pub fn run(
         },
     };
     let mut icrl = Icrl::new(config, goal_models(&scenario)?, scenario.subtasks().len(), options.seed);
-    let mut system = ScenarioSubtasks { scenario: &scenario, seed: options.seed, learners: BTreeMap::new() };
+    let mut system = ScenarioSubtasks {
+        scenario: &scenario,
+        seed: options.seed,
+        learners: BTreeMap::new(),
+        restarts: BTreeMap::new(),
+    };
     let mut refinements = Vec::new();
     let mut certificate = None;
     let id = |c: usize| scenario.subtasks()[c].id().to_string();

@@ -17,7 +17,7 @@ use crate::scenario::Scenario;
 use std::sync::Arc;
 
 /// Writes `report.md` and the plots into the bundle `out`.
-pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -> Result<(), PipelineError> {
+pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome) -> Result<(), PipelineError> {
     let bundle = BundleWriter::create(out)?;
     let id = |c: usize| scenario.subtasks()[c].id().to_string();
     let icrl = &outcome.icrl;
@@ -65,7 +65,7 @@ pub fn write(out: &Path, scenario: &Scenario, outcome: &Outcome, seconds: f64) -
     };
     writeln!(
         md,
-        "Result: {verdict}. Training loop ended: {:?}. {} ICRL iterations, {} training steps, {seconds:.0} s.\n",
+        "Result: {verdict}. Training loop ended: {:?}. {} ICRL iterations, {} training steps.\n",
         outcome.ending,
         icrl.history.len().saturating_sub(1),
         icrl.steps.iter().sum::<u64>()
@@ -205,6 +205,8 @@ fn sample_missions(
                 transport: Transport::InProcess,
                 world: None,
                 preference: Default::default(),
+                lidar_mount: Default::default(),
+                pose: Default::default(),
             };
             runs.push((fidelity, mission::run(Arc::clone(&deployment), &config)?));
         }

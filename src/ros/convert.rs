@@ -7,18 +7,19 @@
 
 use r2r::builtin_interfaces::msg::Time;
 use r2r::diagnostic_msgs::msg::{DiagnosticArray, DiagnosticStatus, KeyValue};
-use r2r::geometry_msgs::msg::{Quaternion, Twist, TwistStamped, Vector3};
+use r2r::geometry_msgs::msg::{PoseWithCovarianceStamped, Quaternion, Twist, TwistStamped, Vector3};
 use r2r::nav_msgs::msg::Odometry;
 use r2r::sensor_msgs::msg::{Imu as RosImu, LaserScan};
 use r2r::std_msgs::msg::{Bool, Header, String as RosString};
 use sim::{PlanarState, VelocityCmd};
 
 use super::{TwistKind, quaternion_from_rpy, rpy_from_quaternion, yaw_from_quaternion};
-use crate::msg::{Command, Diagnostic, DiagnosticLevel, Imu, Odom, Scan};
+use crate::msg::{Command, Diagnostic, DiagnosticLevel, Imu, Odom, Pose, Scan};
 use crate::msg::{Msg, Topic};
 
 /// Frame ids of what the bridge publishes (Clearpath's names).
 const ODOM_FRAME: &str = "odom";
+const MAP_FRAME: &str = "map";
 const BASE_FRAME: &str = "base_link";
 const IMU_FRAME: &str = "imu_0_link";
 const SCAN_FRAME: &str = "lidar2d_0_laser";
@@ -58,11 +59,24 @@ pub(super) enum Incoming {
     Twist(Topic, Twist),
     TwistStamped(Topic, TwistStamped),
     Odom(Odometry),
+    /// A localisation pose given as odometry in the map frame.
+    PoseOdom(Odometry),
+    PoseCov(PoseWithCovarianceStamped),
     Imu(RosImu),
     Scan(LaserScan),
     Bool(Bool),
     Diagnostics(DiagnosticArray),
     Json(Topic, RosString),
+}
+
+fn pose(stamp_s: f64, p: &r2r::geometry_msgs::msg::Pose) -> Msg {
+    let q = &p.orientation;
+    Msg::Pose(Pose {
+        stamp_s,
+        x_m: p.position.x,
+        y_m: p.position.y,
+        yaw_rad: yaw_from_quaternion(q.x, q.y, q.z, q.w),
+    })
 }
 
 fn command(topic: Topic, c: Command) -> Msg {
@@ -98,6 +112,8 @@ pub(super) fn to_msg(incoming: Incoming, time: &TimeMap, now_s: f64) -> Result<M
                 yaw_rate_rps: o.twist.twist.angular.z,
             })
         }
+        Incoming::PoseOdom(o) => pose(time.to_monotonic(&o.header.stamp, now_s), &o.pose.pose),
+        Incoming::PoseCov(p) => pose(time.to_monotonic(&p.header.stamp, now_s), &p.pose.pose),
         Incoming::Imu(m) => {
             let q = &m.orientation;
             let (g, a) = (&m.angular_velocity, &m.linear_acceleration);
@@ -108,25 +124,18 @@ pub(super) fn to_msg(incoming: Incoming, time: &TimeMap, now_s: f64) -> Result<M
                 rpy_rad: rpy_from_quaternion(q.x, q.y, q.z, q.w),
             })
         }
-        Incoming::Scan(s) => {
-            let range_max_m = f64::from(s.range_max);
-            // REP 117: +inf means no return; the runtime reports that as range_max.
-            let ranges_m = s
-                .ranges
-                .iter()
-                .map(|&r| {
-                    let r = f64::from(r);
-                    if r > range_max_m { range_max_m } else { r }
-                })
-                .collect();
-            Msg::Scan(Scan {
-                stamp_s: time.to_monotonic(&s.header.stamp, now_s),
+        // Readings pass as the lidar gave them (REP 117's inf and NaN included): the one
+        // definition of a range ray reads them.
+        Incoming::Scan(s) => Msg::Scan(Scan {
+            stamp_s: time.to_monotonic(&s.header.stamp, now_s),
+            beams: sim::LaserScan {
                 angle_min_rad: f64::from(s.angle_min),
                 angle_increment_rad: f64::from(s.angle_increment),
-                range_max_m,
-                ranges_m,
-            })
-        }
+                range_min_m: f64::from(s.range_min),
+                range_max_m: f64::from(s.range_max),
+                ranges_m: s.ranges.iter().map(|&r| f64::from(r)).collect(),
+            },
+        }),
         Incoming::Bool(b) => Msg::EStop(b.data),
         Incoming::Diagnostics(a) => {
             let stamp_s = time.to_monotonic(&a.header.stamp, now_s);
@@ -173,6 +182,7 @@ pub(super) enum Outgoing {
     Twist(Twist),
     TwistStamped(TwistStamped),
     Odom(Odometry),
+    Pose(PoseWithCovarianceStamped),
     Imu(RosImu),
     Scan(LaserScan),
     Bool(Bool),
@@ -203,6 +213,14 @@ pub(super) fn from_msg(msg: &Msg, twist_kind: TwistKind, time: &TimeMap) -> Outg
                 twist(&VelocityCmd { linear_mps: o.state.speed_mps, angular_rps: o.yaw_rate_rps });
             Outgoing::Odom(m)
         }
+        Msg::Pose(p) => {
+            let mut m =
+                PoseWithCovarianceStamped { header: time.header(p.stamp_s, MAP_FRAME), ..Default::default() };
+            m.pose.pose.position.x = p.x_m;
+            m.pose.pose.position.y = p.y_m;
+            m.pose.pose.orientation = quaternion([0.0, 0.0, p.yaw_rad]);
+            Outgoing::Pose(m)
+        }
         Msg::Imu(i) => {
             let mut m = RosImu { header: time.header(i.stamp_s, IMU_FRAME), ..Default::default() };
             m.orientation = quaternion(i.rpy_rad);
@@ -213,16 +231,16 @@ pub(super) fn from_msg(msg: &Msg, twist_kind: TwistKind, time: &TimeMap) -> Outg
             Outgoing::Imu(m)
         }
         Msg::Scan(s) => {
-            let n = s.ranges_m.len();
-            let last = n.saturating_sub(1) as f64;
+            let b = &s.beams;
+            let last = b.ranges_m.len().saturating_sub(1) as f64;
             Outgoing::Scan(LaserScan {
                 header: time.header(s.stamp_s, SCAN_FRAME),
-                angle_min: s.angle_min_rad as f32,
-                angle_max: (s.angle_min_rad + last * s.angle_increment_rad) as f32,
-                angle_increment: s.angle_increment_rad as f32,
-                range_min: 0.0,
-                range_max: s.range_max_m as f32,
-                ranges: s.ranges_m.iter().map(|&r| r as f32).collect(),
+                angle_min: b.angle_min_rad as f32,
+                angle_max: (b.angle_min_rad + last * b.angle_increment_rad) as f32,
+                angle_increment: b.angle_increment_rad as f32,
+                range_min: b.range_min_m as f32,
+                range_max: b.range_max_m as f32,
+                ranges: b.ranges_m.iter().map(|&r| r as f32).collect(),
                 ..Default::default()
             })
         }
@@ -296,10 +314,17 @@ mod tests {
     }
 
     #[test]
-    fn infinite_scan_ranges_read_as_range_max_and_bad_json_is_an_error() {
-        let scan = LaserScan { ranges: vec![1.0, f32::INFINITY], range_max: 20.0, ..Default::default() };
+    fn scans_pass_as_the_lidar_gave_them_and_bad_json_is_an_error() {
+        let scan = LaserScan {
+            ranges: vec![1.0, f32::INFINITY, f32::NEG_INFINITY],
+            range_min: 0.1,
+            range_max: 20.0,
+            angle_increment: -0.5,
+            ..Default::default()
+        };
         let Ok(Msg::Scan(s)) = to_msg(Incoming::Scan(scan), &TIME, 1.0) else { panic!("scan") };
-        assert_eq!(s.ranges_m, [1.0, 20.0]);
+        assert_eq!(s.beams.ranges_m, [1.0, f64::INFINITY, f64::NEG_INFINITY]);
+        assert_eq!((s.beams.range_min_m, s.beams.angle_increment_rad), (f64::from(0.1f32), -0.5));
         let bad = RosString { data: "{not json".into() };
         let e = to_msg(Incoming::Json(Topic::Goal, bad), &TIME, 1.0).expect_err("malformed");
         assert!(e.starts_with("sim2real/mission/goal"), "{e}");

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::{FutureExt, Stream, StreamExt};
 use r2r::diagnostic_msgs::msg::DiagnosticArray;
-use r2r::geometry_msgs::msg::{Twist, TwistStamped};
+use r2r::geometry_msgs::msg::{PoseWithCovarianceStamped, Twist, TwistStamped};
 use r2r::nav_msgs::msg::Odometry;
 use r2r::sensor_msgs::msg::{Imu as RosImu, LaserScan};
 use r2r::std_msgs::msg::{Bool, String as RosString};
@@ -15,7 +15,7 @@ use r2r::{Publisher, QosProfile};
 
 use super::convert::{Incoming, Outgoing, TimeMap, from_msg, to_msg};
 use super::{QosClass, RosError, SpinOptions, TwistKind, absolute_namespace, qos_class, twist_kind};
-use crate::msg::Topic;
+use crate::msg::{PoseKind, PoseSource, Topic};
 use crate::runtime::{Node, Outbox, ParamSpec, ParamValue};
 
 /// Longest blocking wait of one loop turn: bounds how late a stop request is seen.
@@ -87,11 +87,30 @@ fn qos(class: QosClass, publisher: bool) -> QosProfile {
 
 type Sub = Box<dyn Stream<Item = Incoming> + Unpin>;
 
-fn subscribe(ros: &mut r2r::Node, name: &str, topic: Topic, twist: TwistKind) -> Result<Sub, RosError> {
+fn subscribe(ros: &mut r2r::Node, name: &str, topic: Topic, options: &SpinOptions) -> Result<Sub, RosError> {
     let q = qos(qos_class(topic), false);
     let t = topic.name();
+    let twist = options.twist;
     let err = || rcl_error(name, format!("subscribe to {t}"));
     Ok(match topic {
+        Topic::Pose => {
+            let PoseSource::Localisation { topic: t, kind } = &options.pose else {
+                return Err(RosError::Param {
+                    node: name.into(),
+                    name: "pose_topic".into(),
+                    reason: "the node takes a localisation pose but no pose topic is set".into(),
+                });
+            };
+            let err = || rcl_error(name, format!("subscribe to {t}"));
+            match kind {
+                PoseKind::PoseWithCovariance => Box::new(
+                    ros.subscribe::<PoseWithCovarianceStamped>(t, q).map_err(err())?.map(Incoming::PoseCov),
+                ),
+                PoseKind::Odometry => {
+                    Box::new(ros.subscribe::<Odometry>(t, q).map_err(err())?.map(Incoming::PoseOdom))
+                }
+            }
+        }
         Topic::CmdVel | Topic::PolicyCmd => match twist_kind(topic, twist) {
             TwistKind::Unstamped => {
                 Box::new(ros.subscribe::<Twist>(t, q).map_err(err())?.map(move |m| Incoming::Twist(topic, m)))
@@ -129,6 +148,7 @@ enum Pub {
     Twist(Publisher<Twist>),
     TwistStamped(Publisher<TwistStamped>),
     Odom(Publisher<Odometry>),
+    Pose(Publisher<PoseWithCovarianceStamped>),
     Imu(Publisher<RosImu>),
     Scan(Publisher<LaserScan>),
     Bool(Publisher<Bool>),
@@ -146,6 +166,7 @@ fn advertise(ros: &mut r2r::Node, name: &str, topic: Topic, twist: TwistKind) ->
             TwistKind::Stamped => Pub::TwistStamped(ros.create_publisher(t, q).map_err(err())?),
         },
         Topic::Odom => Pub::Odom(ros.create_publisher(t, q).map_err(err())?),
+        Topic::Pose => Pub::Pose(ros.create_publisher(t, q).map_err(err())?),
         Topic::Imu => Pub::Imu(ros.create_publisher(t, q).map_err(err())?),
         Topic::Scan => Pub::Scan(ros.create_publisher(t, q).map_err(err())?),
         Topic::EStop => Pub::Bool(ros.create_publisher(t, q).map_err(err())?),
@@ -169,6 +190,7 @@ impl Pub {
             (Pub::Twist(p), Outgoing::Twist(m)) => p.publish(&m),
             (Pub::TwistStamped(p), Outgoing::TwistStamped(m)) => p.publish(&m),
             (Pub::Odom(p), Outgoing::Odom(m)) => p.publish(&m),
+            (Pub::Pose(p), Outgoing::Pose(m)) => p.publish(&m),
             (Pub::Imu(p), Outgoing::Imu(m)) => p.publish(&m),
             (Pub::Scan(p), Outgoing::Scan(m)) => p.publish(&m),
             (Pub::Bool(p), Outgoing::Bool(m)) => p.publish(&m),
@@ -194,13 +216,17 @@ struct Slot {
 }
 
 impl Slot {
-    fn new(node: Box<dyn Node>, namespace: &str, twist: TwistKind) -> Result<Slot, RosError> {
+    fn new(node: Box<dyn Node>, namespace: &str, options: &SpinOptions) -> Result<Slot, RosError> {
         let name = node.name();
+        let twist = options.twist;
         let mut ros = create_node(name, namespace)?;
+        // The localisation pose has a topic only where a pose source names one; a node that
+        // merely listens to everything (the recorder) has nothing to subscribe to otherwise.
         let subs = node
             .subscriptions()
             .iter()
-            .map(|&topic| subscribe(&mut ros, name, topic, twist))
+            .filter(|&&topic| topic != Topic::Pose || options.pose.is_localisation())
+            .map(|&topic| subscribe(&mut ros, name, topic, options))
             .collect::<Result<Vec<_>, _>>()?;
         let pubs = node
             .publications()
@@ -324,9 +350,7 @@ pub fn spin(node: Box<dyn Node>, namespace: &str, options: &SpinOptions) -> Resu
 /// Runs several nodes in this process, each its own ROS node in `namespace`, talking over DDS
 /// as separate processes would; stops as [`spin`] does and finishes every node.
 pub fn spin_all(nodes: Vec<Box<dyn Node>>, namespace: &str, options: &SpinOptions) -> Result<(), RosError> {
-    let slots = nodes
-        .into_iter()
-        .map(|node| Slot::new(node, namespace, options.twist))
-        .collect::<Result<Vec<_>, _>>()?;
+    let slots =
+        nodes.into_iter().map(|node| Slot::new(node, namespace, options)).collect::<Result<Vec<_>, _>>()?;
     run(slots, options)
 }

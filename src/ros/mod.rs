@@ -22,7 +22,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::msg::Topic;
+use crate::msg::{PoseSource, Topic};
 
 #[cfg(feature = "ros2")]
 mod convert;
@@ -114,6 +114,8 @@ pub struct SpinOptions {
     pub twist: TwistKind,
     /// Set to stop the loop from another thread (as SIGINT/SIGTERM do); `None`: signals only.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Where [`Topic::Pose`] comes from, for nodes that subscribe to it.
+    pub pose: PoseSource,
 }
 
 /// QoS of a topic (DESIGN §9), independent of r2r so it can be checked without ROS.
@@ -139,6 +141,7 @@ pub fn qos_class(topic: Topic) -> QosClass {
         Topic::CmdVel
         | Topic::PolicyCmd
         | Topic::Odom
+        | Topic::Pose
         | Topic::Imu
         | Topic::Goal
         | Topic::Cancel

@@ -205,13 +205,36 @@ impl Subtask {
     }
 }
 
-/// How a policy action in [-1, 1]² maps to a twist (DESIGN §6).
+/// How a policy action in [-1, 1]² maps to a twist (DESIGN §6): the one mapping training,
+/// verification and the robot's executor share.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ActionScale {
     /// Forward speed at action 1 (m/s).
     pub linear_mps: f64,
     /// Yaw rate at action 1 (rad/s).
     pub angular_rps: f64,
+    /// Cap on reverse speed (m/s): reversing is for manoeuvring, since the lidar sees ahead.
+    pub reverse_mps: f64,
+}
+
+impl Default for ActionScale {
+    fn default() -> Self {
+        ActionScale { linear_mps: 3.0, angular_rps: 1.5, reverse_mps: 0.5 }
+    }
+}
+
+impl ActionScale {
+    /// The twist for a policy action: each axis clamped to [-1, 1] and scaled, reverse speed
+    /// capped. A non-finite axis stays non-finite, for the safety monitor to stop on.
+    pub fn command(&self, action: [f32; 2]) -> sim::VelocityCmd {
+        let axis = |x: f32| f64::from(x).clamp(-1.0, 1.0);
+        let linear = axis(action[0]) * self.linear_mps;
+        sim::VelocityCmd {
+            // Not `max`: it would turn NaN into the cap.
+            linear_mps: if linear < -self.reverse_mps { -self.reverse_mps } else { linear },
+            angular_rps: axis(action[1]) * self.angular_rps,
+        }
+    }
 }
 
 /// The task specification the training loop aims for.
@@ -348,6 +371,10 @@ impl Scenario {
     /// Low-fidelity simulator settings.
     pub fn low_fidelity(&self) -> &sim::LowFidelityConfig {
         &self.low
+    }
+    /// The policies' range rays (the same in both simulators and on the robot).
+    pub fn rays(&self) -> &sim::RayConfig {
+        &self.low.rays
     }
     /// High-fidelity simulator settings.
     pub fn high_fidelity(&self) -> &sim::HighFidelityConfig {

@@ -36,7 +36,9 @@ pub struct Robot {
     pub max_speed_mps: Option<f64>,
     pub max_yaw_rate_rps: Option<f64>,
     pub max_accel_mps2: Option<f64>,
+    pub max_decel_mps2: Option<f64>,
     pub max_yaw_accel_rps2: Option<f64>,
+    pub max_yaw_decel_rps2: Option<f64>,
     pub motor_force_max_n: Option<f64>,
     pub motor_lag_s: Option<f64>,
     pub control_hz: Option<f64>,
@@ -49,6 +51,8 @@ pub struct Robot {
 pub struct ActionScale {
     pub linear_mps: f64,
     pub angular_rps: f64,
+    #[serde(default)]
+    pub reverse_mps: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
@@ -278,6 +282,8 @@ pub struct Rays {
     pub count: i64,
     pub fov_deg: f64,
     pub max_range_m: f64,
+    #[serde(default)]
+    pub beams_per_ray: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -121,15 +121,21 @@ fn robot(c: &mut Checker, r: &raw::Robot) -> (sim::RobotParams, ActionScale) {
     set("max_speed_mps", r.max_speed_mps, 0.1, 5.0, &mut p.max_speed_mps);
     set("max_yaw_rate_rps", r.max_yaw_rate_rps, 0.1, 4.0, &mut p.max_yaw_rate_rps);
     set("max_accel_mps2", r.max_accel_mps2, 0.1, 20.0, &mut p.max_accel_mps2);
+    set("max_decel_mps2", r.max_decel_mps2, 0.1, 50.0, &mut p.max_decel_mps2);
     set("max_yaw_accel_rps2", r.max_yaw_accel_rps2, 0.1, 40.0, &mut p.max_yaw_accel_rps2);
+    set("max_yaw_decel_rps2", r.max_yaw_decel_rps2, 0.1, 80.0, &mut p.max_yaw_decel_rps2);
     set("motor_force_max_n", r.motor_force_max_n, 10.0, 20_000.0, &mut p.motor_force_max_n);
     set("motor_lag_s", r.motor_lag_s, 0.0, 2.0, &mut p.motor_lag_s);
     set("control_hz", r.control_hz, 1.0, 1000.0, &mut p.control_hz);
-    let mut scale = ActionScale { linear_mps: 3.0, angular_rps: 1.5 };
+    let mut scale = ActionScale::default();
     if let Some(a) = &r.action_scale {
         scale.linear_mps = c.range("robot.action_scale.linear_mps", a.linear_mps, 0.1, p.max_speed_mps);
         scale.angular_rps = c.range("robot.action_scale.angular_rps", a.angular_rps, 0.1, p.max_yaw_rate_rps);
+        if let Some(v) = a.reverse_mps {
+            scale.reverse_mps = c.range("robot.action_scale.reverse_mps", v, 0.0, scale.linear_mps);
+        }
     }
+    scale.reverse_mps = scale.reverse_mps.min(scale.linear_mps);
     (p, scale)
 }
 
@@ -441,6 +447,9 @@ fn fidelity(
         rays.count = c.count("fidelity.rays.count", r.count, 1, 1024) as usize;
         rays.fov_rad = c.range("fidelity.rays.fov_deg", r.fov_deg, 1.0, 360.0).to_radians();
         rays.max_range_m = c.range("fidelity.rays.max_range_m", r.max_range_m, 0.5, 200.0);
+        if let Some(k) = r.beams_per_ray {
+            rays.beams_per_ray = c.count("fidelity.rays.beams_per_ray", k, 1, 64) as usize;
+        }
     }
     let noise = |c: &mut Checker, path: &str, n: &raw::Noise| sim::NoiseConfig {
         odom_position_m: c.range(format!("{path}.odom_position_m"), n.odom_position_m, 0.0, 5.0),

@@ -18,7 +18,8 @@
 //!
 //! **Reward** per decision, summed over its control steps (training only):
 //! [`PROGRESS_REWARD_PER_M`] × the decrease of the ground-truth distance to the exit set's
-//! centre, minus [`STEP_COST`] per control step, minus a clearance cost per control step of
+//! centre, minus [`STEP_COST`] per control step, minus [`REVERSE_COST_PER_M`] per metre
+//! driven in reverse, minus a clearance cost per control step of
 //! [`CLEARANCE_COST`] × (1 − nearest range / [`CLEARANCE_M`]) while the nearest ray is closer
 //! than [`CLEARANCE_M`]; plus [`SUCCESS_BONUS`] on success, minus [`FAILURE_PENALTY`] on
 //! collision, geofence breach or tip-over (nothing extra on a timeout). The progress term is a
@@ -32,9 +33,7 @@
 
 use std::fmt;
 
-use policies::{
-    Action, ActionContract, ActionSpace, Contract, Done, Env, ObsField, Outcome, Policy, PolicyMeta, Step,
-};
+use policies::{Action, ActionSpace, Contract, Done, Env, ObsField, Outcome, Policy, PolicyMeta, Step};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -57,6 +56,9 @@ pub const FAILURE_GEOFENCE: u32 = 3;
 pub const FAILURE_TIP_OVER: u32 = 4;
 /// Reward per metre of progress toward the exit set's centre.
 pub const PROGRESS_REWARD_PER_M: f64 = 0.1;
+/// Reward subtracted per metre driven in reverse: twice the progress reward, so reversing
+/// toward the goal never pays (the lidar sees ahead; reversing is for manoeuvring).
+pub const REVERSE_COST_PER_M: f64 = 0.2;
 /// Reward subtracted per control step (a 2,000-step timeout costs 2).
 pub const STEP_COST: f64 = 0.001;
 /// Reward for reaching the exit set.
@@ -155,8 +157,7 @@ pub struct SubtaskEnv {
     scale: ActionScale,
     hold_steps: u32,
     control_hz: f64,
-    n_rays: usize,
-    max_range_m: f64,
+    rays: sim::RayConfig,
     steps: u32,
     dist_m: f64,
     done: bool,
@@ -207,8 +208,7 @@ impl SubtaskEnv {
             scale: scenario.action_scale(),
             hold_steps: k as u32,
             control_hz,
-            n_rays: rays.count,
-            max_range_m: rays.max_range_m,
+            rays: rays.clone(),
             steps: 0,
             dist_m: 0.0,
             done: false,
@@ -247,7 +247,7 @@ impl SubtaskEnv {
 
     /// The observation layout, in order, with units (what the policy contract records).
     pub fn observation_layout(&self) -> Vec<ObsField> {
-        observation::layout(self.n_rays)
+        observation::layout(self.rays.count)
     }
 
     /// What a policy file for this environment records besides its weights.
@@ -258,6 +258,8 @@ impl SubtaskEnv {
             observation: self.observation_layout(),
             linear_mps: self.scale.linear_mps,
             angular_rps: self.scale.angular_rps,
+            reverse_mps: self.scale.reverse_mps,
+            ranges: Some(observation::range_contract(&self.rays)),
         }
     }
 
@@ -267,13 +269,10 @@ impl SubtaskEnv {
         [a(cmd.linear_mps, self.scale.linear_mps), a(cmd.angular_rps, self.scale.angular_rps)]
     }
 
-    /// The command for an action: each value clamped to [-1, 1] (NaN → 0) and scaled.
+    /// The command for an action ([`ActionScale::command`]; NaN → 0).
     pub fn command_for(&self, action: &[f32]) -> VelocityCmd {
-        let v = |i: usize| {
-            let x = f64::from(action.get(i).copied().unwrap_or(0.0));
-            if x.is_nan() { 0.0 } else { x.clamp(-1.0, 1.0) }
-        };
-        VelocityCmd { linear_mps: v(0) * self.scale.linear_mps, angular_rps: v(1) * self.scale.angular_rps }
+        let v = |i: usize| action.get(i).copied().filter(|x| !x.is_nan()).unwrap_or(0.0);
+        self.scale.command([v(0), v(1)])
     }
 
     /// Starts an episode at `start` (instead of a draw from the entry set), simulator seeded with
@@ -348,20 +347,10 @@ impl SubtaskEnv {
                 "observation: {} fields do not match this scenario's layout ({} fields: 6 base + {} rays)",
                 contract.observation.len(),
                 meta.observation.len(),
-                self.n_rays
+                self.rays.count
             ));
         }
-        match contract.action {
-            ActionContract::Continuous { dim: 2, linear_mps, angular_rps }
-                if linear_mps == meta.linear_mps && angular_rps == meta.angular_rps =>
-            {
-                Ok(())
-            }
-            ref other => Err(format!(
-                "action: {other:?}, expected 2 continuous values scaled to {} m/s and {} rad/s",
-                meta.linear_mps, meta.angular_rps
-            )),
-        }
+        observation::check_contract(&self.rays, &self.scale, contract)
     }
 
     /// The start and simulator seed of an episode: a draw from the entry set.
@@ -392,13 +381,13 @@ impl SubtaskEnv {
 
     fn observe(&self, obs: &mut [f32]) {
         let sensors = self.sim.sensors();
-        self.observer.observe(&sensors.odom, &sensors.ranges_m, self.max_range_m, obs);
+        self.observer.observe(&sensors.odom, &sensors.ranges_m, self.rays.max_range_m, obs);
     }
 }
 
 impl Env for SubtaskEnv {
     fn obs_dim(&self) -> usize {
-        BASE_OBS + self.n_rays
+        BASE_OBS + self.rays.count
     }
 
     fn action_space(&self) -> ActionSpace {
@@ -425,7 +414,7 @@ impl Env for SubtaskEnv {
         for _ in 0..self.hold_steps {
             let info = self.sim.step(cmd);
             self.steps += 1;
-            reward -= STEP_COST;
+            reward -= STEP_COST + REVERSE_COST_PER_M * (-info.state.speed_mps).max(0.0) / self.control_hz;
             let nearest_m = self.sim.sensors().ranges_m.iter().copied().fold(f64::INFINITY, f64::min);
             if nearest_m < CLEARANCE_M {
                 reward -= CLEARANCE_COST * (1.0 - nearest_m / CLEARANCE_M);

@@ -96,6 +96,19 @@ def check_params_file(path, problems):
         return {}
 
 
+def check_stamped_on_the_robot(args, nodes, launch_dir, problems):
+    """Clearpath's Jazzy W200 takes cmd_vel as TwistStamped: on the robot every node with a
+    `use_stamped` parameter must take it from the `use_stamped` argument, which defaults to true
+    (false stays possible for older robots)."""
+    if dict(args).get("use_stamped") != "true":
+        problems.append(f"warthog.launch.yaml: argument use_stamped must default to 'true', not {dict(args).get('use_stamped')!r}")
+    for n in nodes:
+        for f in n[5]:
+            path = f.replace("$(find-pkg-share sim2real)", launch_dir)
+            if "use_stamped" in check_params_file(path, problems) and ("use_stamped", "$(var use_stamped)") not in n[6]:
+                problems.append(f"warthog.launch.yaml: node {n[2]} does not set use_stamped from the argument")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--launch-dir", default=os.path.join(ROOT, "launch"))
@@ -135,6 +148,8 @@ def main():
                     printed = printed.get("/**", printed).get("ros__parameters", printed) if isinstance(printed, dict) else {}
                     if set(printed) != set(params):
                         problems.append(f"{path}: parameters {sorted(params)} != declared {sorted(printed)}")
+        if os.path.basename(ypath) == "warthog.launch.yaml":
+            check_stamped_on_the_robot(y_args, y_nodes, a.launch_dir, problems)
         print(f"check_launch: {os.path.basename(ypath)}: {len(y_nodes)} nodes, {len(y_args)} arguments")
     for p in problems:
         print(f"check_launch: {p}", file=sys.stderr)

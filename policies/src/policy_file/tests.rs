@@ -11,6 +11,8 @@ fn meta(n: usize) -> PolicyMeta {
         observation: (0..n).map(|i| ObsField { name: format!("x{i}"), unit: "m".into() }).collect(),
         linear_mps: 3.0,
         angular_rps: 1.5,
+        reverse_mps: 0.5,
+        ranges: None,
     }
 }
 

@@ -89,6 +89,7 @@ pub struct HighFidelity {
     prev_linvel: [f64; 3],
     accel: [f64; 3],
     sensors: Sensors,
+    reducer: crate::ScanReducer,
 }
 
 /// Rapier's sets and pipeline.
@@ -142,6 +143,7 @@ impl HighFidelity {
     /// Fails when a rate, range or shape cannot be simulated (NaN fails every check).
     pub fn new(robot: RobotParams, world: Arc<World>, config: HighFidelityConfig) -> Result<Self, Error> {
         validate(&robot, &world, &config)?;
+        let reducer = crate::ScanReducer::new(config.rays.clone());
         let ratio = config.physics_hz / robot.control_hz;
         let substeps = ratio.round();
         check(
@@ -212,6 +214,7 @@ impl HighFidelity {
             prev_linvel: [0.0; 3],
             accel: [0.0; 3],
             sensors: Sensors::default(),
+            reducer,
         };
         // One step builds the broad phase's tree of the static colliders, which ray casts use.
         sim.physics.step();
@@ -450,8 +453,11 @@ impl HighFidelity {
         let specific = v64(rot.inverse() * v32(add(self.accel, [0.0, 0.0, GRAVITY_MPS2])));
         let (roll, pitch) = self.roll_pitch_rad();
         let origin_z = self.terrain.height_m(s.x_m, s.y_m) + self.robot.lidar_height_m;
-        let rays = self.config.rays.clone();
-        let mut ranges = Vec::with_capacity(rays.count);
+        let rays = &self.config.rays;
+        let mut scan = std::mem::take(&mut self.sensors.scan);
+        if scan.ranges_m.is_empty() {
+            scan = rays.simulated_scan();
+        }
         {
             let query = self.physics.broad_phase.as_query_pipeline(
                 self.physics.narrow_phase.query_dispatcher(),
@@ -459,27 +465,28 @@ impl HighFidelity {
                 &self.physics.colliders,
                 QueryFilter::exclude_dynamic(),
             );
-            for i in 0..rays.count {
-                let a = s.yaw_rad + rays.angle_rad(i);
+            for (j, range) in scan.ranges_m.iter_mut().enumerate() {
+                let a = s.yaw_rad + scan.angle_min_rad + j as f64 * scan.angle_increment_rad;
                 let ray = Ray::new(
                     Vector::new(s.x_m as Real, s.y_m as Real, origin_z as Real),
                     Vector::new(a.cos() as Real, a.sin() as Real, 0.0),
                 );
-                let d = query
+                *range = query
                     .cast_ray(&ray, rays.max_range_m as Real, true)
                     .map_or(rays.max_range_m, |(_, toi)| toi as f64);
-                ranges.push(d);
             }
         }
         let noise = self.config.noise.clone();
-        for r in &mut ranges {
-            // One draw per ray, hit or not, so the noise stream does not depend on the scene; a
-            // ray that saw nothing reads exactly the maximum range (as in low fidelity).
+        let max_range_m = self.config.rays.max_range_m;
+        for r in &mut scan.ranges_m {
+            // One draw per beam, hit or not, so the noise stream does not depend on the scene; a
+            // beam that saw nothing reads exactly the maximum range (as in low fidelity).
             let e = self.gauss(noise.range_m);
-            if *r < rays.max_range_m {
-                *r = (*r + e).clamp(0.0, rays.max_range_m);
+            if *r < max_range_m {
+                *r = (*r + e).clamp(0.0, max_range_m);
             }
         }
+        self.sensors.scan = scan;
         let odom = Odometry {
             state: PlanarState {
                 x_m: s.x_m + self.gauss(noise.odom_position_m),
@@ -503,7 +510,9 @@ impl HighFidelity {
             roll_rad: roll,
             pitch_rad: pitch,
         };
-        self.sensors = Sensors { odom, imu, ranges_m: ranges };
+        self.sensors.odom = odom;
+        self.sensors.imu = imu;
+        crate::low_fidelity::reduce_scan(&mut self.reducer, &mut self.sensors);
     }
 }
 

@@ -182,16 +182,13 @@ impl Drivetrain {
     }
 
     /// Advance the controller toward `cmd` (already clamped) by `dt_s`: the twist follows the
-    /// command through the motor lag, its change bounded by the acceleration limits, and
+    /// command through the motor lag, its change bounded by the acceleration and deceleration limits, and
     /// becomes the two sides' rim-speed set-points. This is low fidelity's twist response
     /// exactly (at the physics rate), so the two simulators differ in physics, not in how they
     /// read a command.
     pub(super) fn control(&mut self, robot: &RobotParams, cmd: VelocityCmd, dt_s: f64) {
         let alpha = if robot.motor_lag_s > 0.0 { 1.0 - (-dt_s / robot.motor_lag_s).exp() } else { 1.0 };
-        let follow =
-            |now: f64, goal: f64, rate: f64| now + (alpha * (goal - now)).clamp(-rate * dt_s, rate * dt_s);
-        self.twist.linear_mps = follow(self.twist.linear_mps, cmd.linear_mps, robot.max_accel_mps2);
-        self.twist.angular_rps = follow(self.twist.angular_rps, cmd.angular_rps, robot.max_yaw_accel_rps2);
+        self.twist = robot.follow(self.twist, cmd, alpha, dt_s);
         let (left, right) = robot.wheel_speeds(self.twist);
         self.reference_mps = [left, right];
     }

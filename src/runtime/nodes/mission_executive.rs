@@ -27,8 +27,8 @@ use super::safety::DIAGNOSTIC_PERIOD_S;
 use crate::bundle::deployment::{DeployError, Deployment, Route, RoutePreference};
 use crate::control::route::region_state;
 use crate::msg::{
-    ActiveSubtask, Diagnostic, DiagnosticLevel, MissionPhase, MissionStatus, Msg, SafetyVerdict, StartPose,
-    SubtaskEvent, SubtaskOutcome, Topic, json_name,
+    ActiveSubtask, Diagnostic, DiagnosticLevel, MissionPhase, MissionStatus, Msg, PoseSource, SafetyVerdict,
+    StartPose, SubtaskEvent, SubtaskOutcome, Topic, json_name,
 };
 use crate::runtime::node::{Node, Outbox, ParamError, ParamSpec, ParamValue, Params};
 
@@ -37,6 +37,8 @@ use crate::runtime::node::{Node, Outbox, ParamError, ParamSpec, ParamValue, Para
 pub struct ExecutiveConfig {
     /// Scenario pose where odometry started.
     pub start: StartPose,
+    /// Where the pose comes from (odometry and `start`, or a localisation topic).
+    pub pose: PoseSource,
     /// Goal to drive to once odometry arrives (none: wait for one on the goal topic).
     pub goal: Option<String>,
     /// How long a watchdog stop may last before the mission fails (s).
@@ -46,7 +48,7 @@ pub struct ExecutiveConfig {
 /// The node's parameters.
 pub fn params() -> Vec<ParamSpec> {
     let mut p = super::policy_executor::params();
-    p.retain(|s| s.name != "scan_timeout_s");
+    p.retain(|s| !matches!(s.name, "scan_timeout_s" | "lidar_mount"));
     p.push(ParamSpec {
         name: "goal",
         default: ParamValue::String(String::new()),
@@ -66,6 +68,7 @@ impl ExecutiveConfig {
         let goal = p.string("goal")?;
         Ok(ExecutiveConfig {
             start: StartPose::from_array(p.doubles::<3>("start_pose")?),
+            pose: super::policy_executor::pose_source(p)?,
             goal: (!goal.is_empty()).then(|| goal.to_string()),
             safety_hold_s: p.double("safety_hold_s", 0.0..=60.0)?,
         })
@@ -87,6 +90,8 @@ pub struct MissionExecutive {
     deployment: Arc<Deployment>,
     config: ExecutiveConfig,
     state: Option<PlanarState>,
+    /// Odometry's forward speed (the pose's speed when a localisation topic gives the pose).
+    speed_mps: f64,
     mission: Option<Mission>,
     pending_goal: Option<String>,
     /// The safety verdict and since when it holds.
@@ -105,6 +110,7 @@ impl MissionExecutive {
             deployment,
             config,
             state: None,
+            speed_mps: 0.0,
             mission: None,
             pending_goal,
             safety: (SafetyVerdict::Passing, 0.0),
@@ -279,13 +285,35 @@ impl MissionExecutive {
     }
 }
 
+impl MissionExecutive {
+    /// Where the robot is (scenario frame); a goal waiting for a pose starts now.
+    fn on_pose(&mut self, now_s: f64, state: PlanarState, out: &mut Outbox) {
+        self.state = Some(state);
+        if let Some(goal) = self.pending_goal.take() {
+            self.start(now_s, goal, out);
+        }
+    }
+}
+
 impl Node for MissionExecutive {
     fn name(&self) -> &'static str {
         "mission_executive"
     }
 
     fn subscriptions(&self) -> &'static [Topic] {
-        &[Topic::Odom, Topic::Goal, Topic::Cancel, Topic::SubtaskEvent, Topic::SafetyStatus, Topic::Tips]
+        if self.config.pose.is_localisation() {
+            &[
+                Topic::Odom,
+                Topic::Pose,
+                Topic::Goal,
+                Topic::Cancel,
+                Topic::SubtaskEvent,
+                Topic::SafetyStatus,
+                Topic::Tips,
+            ]
+        } else {
+            &[Topic::Odom, Topic::Goal, Topic::Cancel, Topic::SubtaskEvent, Topic::SafetyStatus, Topic::Tips]
+        }
     }
 
     fn publications(&self) -> &'static [Topic] {
@@ -298,11 +326,14 @@ impl Node for MissionExecutive {
 
     fn on_message(&mut self, now_s: f64, msg: &Msg, out: &mut Outbox) {
         match msg {
-            Msg::Odom(o) => {
-                self.state = Some(self.config.start.to_scenario(&o.state));
-                if let Some(goal) = self.pending_goal.take() {
-                    self.start(now_s, goal, out);
-                }
+            Msg::Odom(o) if !self.config.pose.is_localisation() => {
+                self.on_pose(now_s, self.config.start.to_scenario(&o.state), out)
+            }
+            Msg::Odom(o) => self.speed_mps = o.state.speed_mps,
+            Msg::Pose(p) if self.config.pose.is_localisation() => {
+                let state =
+                    PlanarState { x_m: p.x_m, y_m: p.y_m, yaw_rad: p.yaw_rad, speed_mps: self.speed_mps };
+                self.on_pose(now_s, state, out)
             }
             Msg::Goal(g) if self.state.is_none() => {
                 self.pending_goal = Some(g.goal.clone());

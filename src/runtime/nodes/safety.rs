@@ -14,15 +14,17 @@
 //!    one → zero too. Odometry and scans are judged by their stamps, so a late message is
 //!    as stale as a missing one.
 //! 4. **Non-finite command** (NaN, ±inf from a policy) → zero.
-//! 5. **Limits**: speed and yaw rate clamped to the robot's limits, and changes limited to the
-//!    acceleration limits per tick. Stops (rules 1–4) are not ramped: zero is immediate, as
-//!    the W200 controller's own timeout is.
+//! 5. **Limits**: speed and yaw rate clamped to the robot's limits, and changes limited per
+//!    tick like the W200 controller's: the acceleration limit while |speed| grows, the (larger)
+//!    deceleration limit while it shrinks ([`sim::rate_limit`]). Stops (rules 1–4) are not
+//!    ramped: zero is immediate, as the W200 controller's own timeout is.
 //!
 //! Time is injected (`now_s`), so the monitor runs in lockstep on a simulation clock or on
 //! wall time alike.
 
 use crate::msg::{
-    Command, Diagnostic, DiagnosticLevel, Msg, SafetyStatus, SafetyVerdict, StartPose, Topic, json_name,
+    Command, Diagnostic, DiagnosticLevel, Msg, PoseSource, SafetyStatus, SafetyVerdict, StartPose, Topic,
+    json_name,
 };
 use crate::runtime::node::{Node, Outbox, ParamError, ParamSpec, ParamValue, Params};
 use sim::{RobotParams, Vec2, VelocityCmd, geometry};
@@ -34,10 +36,14 @@ pub struct SafetyConfig {
     pub max_speed_mps: f64,
     /// Largest |yaw rate| passed on (rad/s).
     pub max_yaw_rate_rps: f64,
-    /// Largest change of speed per second (m/s²).
+    /// Largest growth of |speed| per second (m/s²).
     pub max_accel_mps2: f64,
-    /// Largest change of yaw rate per second (rad/s²).
+    /// Largest drop of |speed| per second (m/s²).
+    pub max_decel_mps2: f64,
+    /// Largest growth of |yaw rate| per second (rad/s²).
     pub max_yaw_accel_rps2: f64,
+    /// Largest drop of |yaw rate| per second (rad/s²).
+    pub max_yaw_decel_rps2: f64,
     /// Odometry or a command older than this stops the robot (s).
     pub timeout_s: f64,
     /// Geofence polygon (scenario frame, m); empty for none.
@@ -60,7 +66,9 @@ impl SafetyConfig {
             max_speed_mps: robot.max_speed_mps,
             max_yaw_rate_rps: robot.max_yaw_rate_rps,
             max_accel_mps2: robot.max_accel_mps2,
+            max_decel_mps2: robot.max_decel_mps2,
             max_yaw_accel_rps2: robot.max_yaw_accel_rps2,
+            max_yaw_decel_rps2: robot.max_yaw_decel_rps2,
             timeout_s: robot.cmd_timeout_s - WATCHDOG_MARGIN_S,
             geofence,
             geofence_margin_m: 0.5 * robot.length_m,
@@ -178,21 +186,24 @@ impl SafetyMonitor {
     }
 
     /// Clamps to the limits, then limits the change from the last output to `dt` of
-    /// acceleration (no change on the first tick, dt = 0, beyond what the limits allow).
+    /// acceleration or deceleration (no change on the first tick, dt = 0).
     fn limit(&self, cmd: VelocityCmd, dt: f64) -> VelocityCmd {
         let c = &self.config;
-        let toward = |last: f64, target: f64, max: f64, rate: f64| {
-            let target = target.clamp(-max, max);
-            let step = rate * dt;
-            target.clamp(last - step, last + step)
-        };
+        let last = self.last_out;
         VelocityCmd {
-            linear_mps: toward(self.last_out.linear_mps, cmd.linear_mps, c.max_speed_mps, c.max_accel_mps2),
-            angular_rps: toward(
-                self.last_out.angular_rps,
-                cmd.angular_rps,
-                c.max_yaw_rate_rps,
+            linear_mps: sim::rate_limit(
+                last.linear_mps,
+                cmd.linear_mps.clamp(-c.max_speed_mps, c.max_speed_mps),
+                c.max_accel_mps2,
+                c.max_decel_mps2,
+                dt,
+            ),
+            angular_rps: sim::rate_limit(
+                last.angular_rps,
+                cmd.angular_rps.clamp(-c.max_yaw_rate_rps, c.max_yaw_rate_rps),
                 c.max_yaw_accel_rps2,
+                c.max_yaw_decel_rps2,
+                dt,
             ),
         }
     }
@@ -203,6 +214,7 @@ pub const DIAGNOSTIC_PERIOD_S: f64 = 1.0;
 
 /// The node's parameters.
 pub fn params() -> Vec<ParamSpec> {
+    let pose_params = super::policy_executor::pose_params();
     vec![
         ParamSpec {
             name: "bundle",
@@ -229,6 +241,8 @@ pub fn params() -> Vec<ParamSpec> {
             default: ParamValue::Bool(false),
             doc: "publish cmd_vel as TwistStamped instead of Twist",
         },
+        pose_params[0].clone(),
+        pose_params[1].clone(),
     ]
 }
 
@@ -240,6 +254,7 @@ pub fn params() -> Vec<ParamSpec> {
 pub struct SafetyNode {
     monitor: SafetyMonitor,
     start: StartPose,
+    pose: PoseSource,
     period_s: f64,
     last_command_s: f64,
     verdict: Option<SafetyVerdict>,
@@ -252,6 +267,7 @@ impl SafetyNode {
         SafetyNode {
             monitor: SafetyMonitor::new(config),
             start,
+            pose: PoseSource::Odometry,
             period_s: 1.0 / rate_hz,
             last_command_s: f64::NEG_INFINITY,
             verdict: None,
@@ -269,7 +285,15 @@ impl SafetyNode {
         config.watch_scan = true;
         config.timeout_s = p.double("timeout_s", 0.0..=10.0)?;
         let start = StartPose::from_array(p.doubles::<3>("start_pose")?);
-        Ok(SafetyNode::new(config, start, p.double("rate_hz", 1.0..=1000.0)?))
+        let node = SafetyNode::new(config, start, p.double("rate_hz", 1.0..=1000.0)?);
+        Ok(node.with_pose(super::policy_executor::pose_source(p)?))
+    }
+
+    /// Takes the pose for the geofence and the odometry watchdog from `pose` (a localisation
+    /// topic replaces odometry there, with the same staleness rule).
+    pub fn with_pose(mut self, pose: PoseSource) -> SafetyNode {
+        self.pose = pose;
+        self
     }
 
     fn publish(&mut self, now_s: f64, out: &mut Outbox) {
@@ -288,7 +312,11 @@ impl Node for SafetyNode {
     }
 
     fn subscriptions(&self) -> &'static [Topic] {
-        &[Topic::PolicyCmd, Topic::Odom, Topic::Scan, Topic::EStop, Topic::Rearm, Topic::Goal]
+        if self.pose.is_localisation() {
+            &[Topic::PolicyCmd, Topic::Pose, Topic::Scan, Topic::EStop, Topic::Rearm, Topic::Goal]
+        } else {
+            &[Topic::PolicyCmd, Topic::Odom, Topic::Scan, Topic::EStop, Topic::Rearm, Topic::Goal]
+        }
     }
 
     fn publications(&self) -> &'static [Topic] {
@@ -306,9 +334,12 @@ impl Node for SafetyNode {
                 self.monitor.on_command(now_s, c.cmd);
                 self.publish(now_s, out);
             }
-            Msg::Odom(o) => {
+            Msg::Odom(o) if !self.pose.is_localisation() => {
                 let s = self.start.to_scenario(&o.state);
                 self.monitor.on_odometry(o.stamp_s, Vec2::new(s.x_m, s.y_m));
+            }
+            Msg::Pose(p) if self.pose.is_localisation() => {
+                self.monitor.on_odometry(p.stamp_s, Vec2::new(p.x_m, p.y_m));
             }
             Msg::Scan(scan) => self.monitor.on_scan(scan.stamp_s),
             Msg::EStop(on) => {
@@ -397,7 +428,7 @@ mod tests {
             m.on_command(t, VelocityCmd { linear_mps: 1.0, angular_rps: 0.5 });
             let (out, v) = m.tick(t);
             assert_eq!(v, SafetyVerdict::Passing);
-            assert!(out.linear_mps - last <= 3.0 * DT + 1e-12);
+            assert!(out.linear_mps - last <= 2.5 * DT + 1e-12);
             last = out.linear_mps;
         }
         assert!((last - 1.0).abs() < 1e-12, "reaches the command: {last}");
@@ -475,6 +506,43 @@ mod tests {
         assert_eq!(m.tick(0.02).1, SafetyVerdict::StaleOdometry);
     }
 
+    /// The shortest time a W200-style controller needs from `from` to `to`: growing at
+    /// `accel`, shrinking at `decel`, braking to zero first when the sign changes.
+    fn ramp_time(from: f64, to: f64, accel: f64, decel: f64) -> f64 {
+        if from * to >= 0.0 {
+            let (a, b) = (from.abs(), to.abs());
+            if b >= a { (b - a) / accel } else { (a - b) / decel }
+        } else {
+            from.abs() / decel + to.abs() / accel
+        }
+    }
+
+    #[test]
+    fn braking_is_four_times_quicker_than_speeding_up() {
+        let mut m = running();
+        let drive = |m: &mut SafetyMonitor, t: f64, v: f64| {
+            m.on_odometry(t, Vec2::new(50.0, 25.0));
+            m.on_command(t, VelocityCmd { linear_mps: v, angular_rps: 0.0 });
+            m.tick(t).0.linear_mps
+        };
+        let mut t = 0.0;
+        drive(&mut m, t, 0.0);
+        let mut to_speed = 0.0;
+        while drive(&mut m, t + DT, 3.0) < 3.0 {
+            t += DT;
+            to_speed += DT;
+        }
+        t += DT;
+        let mut to_rest = 0.0;
+        while drive(&mut m, t + DT, 0.0) > 0.0 {
+            t += DT;
+            to_rest += DT;
+        }
+        // 3 m/s at 2.5 m/s² takes 1.2 s; at 10 m/s² it is gone in 0.3 s.
+        assert!((to_speed - 1.2).abs() <= DT + 1e-9, "{to_speed}");
+        assert!((to_rest - 0.3).abs() <= DT + 1e-9, "{to_rest}");
+    }
+
     #[derive(Debug, Clone)]
     enum Event {
         Command(f64, f64),
@@ -504,15 +572,16 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever arrives, in any order: the output is finite and within the limits; it
-        /// changes by at most the acceleration limit unless it drops to zero; it is zero while
+        /// Whatever arrives, in any order: the output is finite and within the limits; unless
+        /// it drops to zero, |speed| grows by at most the acceleration limit and shrinks by at
+        /// most the deceleration limit per second (braking through zero uses both); it is zero while
         /// the e-stop is on, and whenever the last odometry or command is older than the
         /// timeout.
         #[test]
         fn invariants_hold_for_any_input_sequence(events in prop::collection::vec(event(), 1..200)) {
             let c = config();
             let mut m = SafetyMonitor::new(c.clone());
-            let (mut t, mut last) = (0.0, VelocityCmd::STOP);
+            let (mut t, mut t_last, mut last) = (0.0, 0.0, VelocityCmd::STOP);
             let (mut t_cmd, mut t_odom, mut estop) = (f64::NEG_INFINITY, f64::NEG_INFINITY, false);
             for e in events {
                 match e {
@@ -527,9 +596,13 @@ mod tests {
                 prop_assert!(out.linear_mps.is_finite() && out.angular_rps.is_finite());
                 prop_assert!(out.linear_mps.abs() <= c.max_speed_mps && out.angular_rps.abs() <= c.max_yaw_rate_rps);
                 if !is_stop(out) {
-                    prop_assert!((out.linear_mps - last.linear_mps).abs() <= c.max_accel_mps2 * 0.12 + 1e-9);
-                    prop_assert!((out.angular_rps - last.angular_rps).abs() <= c.max_yaw_accel_rps2 * 0.12 + 1e-9);
+                    let dt = t - t_last;
+                    let need_v = ramp_time(last.linear_mps, out.linear_mps, c.max_accel_mps2, c.max_decel_mps2);
+                    let need_w = ramp_time(last.angular_rps, out.angular_rps, c.max_yaw_accel_rps2, c.max_yaw_decel_rps2);
+                    prop_assert!(need_v <= dt + 1e-9, "{last:?} → {out:?} needs {need_v} s, had {dt} s");
+                    prop_assert!(need_w <= dt + 1e-9, "{last:?} → {out:?} needs {need_w} s, had {dt} s");
                 }
+                t_last = t;
                 if estop || t - t_cmd > c.timeout_s || t - t_odom > c.timeout_s {
                     prop_assert!(is_stop(out), "{verdict:?} at t {t}");
                 }
@@ -564,13 +637,7 @@ mod tests {
         let mut out = Outbox::new();
         let state = PlanarState { x_m: 50.0, y_m: 25.0, ..PlanarState::default() };
         node.on_message(0.9, &Msg::Odom(Odom { stamp_s: 0.9, state, yaw_rate_rps: 0.0 }), &mut out);
-        let scan = Scan {
-            stamp_s: 0.9,
-            angle_min_rad: 0.0,
-            angle_increment_rad: 1.0,
-            range_max_m: 20.0,
-            ranges_m: vec![],
-        };
+        let scan = Scan { stamp_s: 0.9, beams: sim::LaserScan::default() };
         node.on_message(0.9, &Msg::Scan(scan), &mut out);
         let cmd = Command { stamp_s: 0.95, cmd: VelocityCmd { linear_mps: 0.5, angular_rps: 0.0 } };
         node.on_message(0.95, &Msg::PolicyCmd(cmd), &mut out);

@@ -75,7 +75,6 @@ pub fn params() -> Vec<ParamSpec> {
 pub struct SimBridge {
     sim: Box<dyn Simulator>,
     start: StartPose,
-    rays: sim::RayConfig,
     cmd_timeout_s: f64,
     period_s: f64,
     cmd: Option<(f64, VelocityCmd)>,
@@ -107,10 +106,6 @@ impl SimBridge {
             PlanarState { x_m: start.x_m, y_m: start.y_m, yaw_rad: start.yaw_rad, speed_mps: 0.0 },
             seed,
         );
-        let rays = match fidelity {
-            Fidelity::Low => scenario.low_fidelity().rays.clone(),
-            Fidelity::High => scenario.high_fidelity().rays.clone(),
-        };
         let robot = scenario.robot();
         let s = sim.state();
         let truth = Truth { state: s, track: vec![sim::Vec2::new(s.x_m, s.y_m)], status: None, time_s: 0.0 };
@@ -118,7 +113,6 @@ impl SimBridge {
             period_s: sim.control_dt_s(),
             sim,
             start,
-            rays,
             cmd_timeout_s: robot.cmd_timeout_s,
             cmd: None,
             traction: None,
@@ -169,14 +163,9 @@ impl SimBridge {
             accel_mps2: s.imu.accel_mps2,
             rpy_rad: [s.imu.roll_rad, s.imu.pitch_rad, yaw],
         }));
-        let n = self.rays.count;
-        out.push(Msg::Scan(Scan {
-            stamp_s: now_s,
-            angle_min_rad: self.rays.angle_rad(0),
-            angle_increment_rad: if n > 1 { self.rays.angle_rad(1) - self.rays.angle_rad(0) } else { 0.0 },
-            range_max_m: self.rays.max_range_m,
-            ranges_m: s.ranges_m.clone(),
-        }));
+        // The simulated lidar's beams, not the policy's rays: the executor forms those from
+        // the scan exactly as it does on the robot.
+        out.push(Msg::Scan(Scan { stamp_s: now_s, beams: s.scan.clone() }));
     }
 }
 

@@ -17,7 +17,7 @@ struct Constant([f32; 2]);
 
 impl Policy for Constant {
     fn obs_dim(&self) -> usize {
-        14
+        15
     }
     fn action_space(&self) -> ActionSpace {
         ActionSpace::Box(2)
@@ -32,7 +32,7 @@ impl Policy for Constant {
 fn observation_has_the_documented_layout_and_is_finite() {
     let s = yard();
     let mut e = env(&s, "gate_west_to_crossroads");
-    assert_eq!(e.obs_dim(), 6 + 8);
+    assert_eq!(e.obs_dim(), 6 + 9);
     assert_eq!(e.observation_layout().len(), e.obs_dim());
     assert_eq!(e.hold_steps(), 5);
     assert!((e.policy_hz() - 10.0).abs() < 1e-12);
@@ -173,10 +173,11 @@ fn standing_close_to_a_wall_costs_more_than_standing_in_the_open() {
     let s = yard();
     let mut e = env(&s, "depot_to_gate_west");
     let mut obs = vec![0.0; e.obs_dim()];
-    let north = std::f64::consts::FRAC_PI_2;
+    let south = -std::f64::consts::FRAC_PI_2;
     let mut reward_at = |y_m: f64| {
-        // Facing north, the depot building's north wall (y = 14) 1.5 m or 5 m behind.
-        e.reset_to(PlanarState { x_m: 8.0, y_m, yaw_rad: north, speed_mps: 0.0 }, 3, &mut obs);
+        // Facing south, the depot building's north wall (y = 14) 1.5 m or 5 m ahead (the lidar
+        // sees ahead: a wall behind the robot costs nothing).
+        e.reset_to(PlanarState { x_m: 8.0, y_m, yaw_rad: south, speed_mps: 0.0 }, 3, &mut obs);
         e.step(Action::Continuous(&[0.0, 0.0]), &mut obs)
     };
     let near = reward_at(15.5);

@@ -3,7 +3,7 @@
 
 use super::CommandType;
 use super::mcap::split_time;
-use crate::msg::{Command, Diagnostic, Imu, Odom, Scan};
+use crate::msg::{Command, Diagnostic, Imu, Odom, Pose, Scan};
 
 /// A little-endian plain-CDR (XCDR1) payload, as rmw_fastrtps serialises ROS 2 messages:
 /// encapsulation header `00 01 00 00`, then each primitive aligned to its size (8 at most)
@@ -86,6 +86,7 @@ impl Cdr {
 
 /// Frame of odometry poses (the Warthog's EKF output).
 const ODOM_FRAME: &str = "odom";
+const MAP_FRAME: &str = "map";
 /// Body frame of the robot.
 const BASE_FRAME: &str = "base_link";
 
@@ -106,6 +107,16 @@ pub(super) fn odometry_cdr(o: &Odom) -> Vec<u8> {
     cdr.quaternion_rpy([0.0, 0.0, o.state.yaw_rad]);
     cdr.f64s(&[0.0; 36]);
     cdr.f64s(&[o.state.speed_mps, 0.0, 0.0, 0.0, 0.0, o.yaw_rate_rps]);
+    cdr.f64s(&[0.0; 36]);
+    cdr.0
+}
+
+/// A localisation pose as geometry_msgs/PoseWithCovarianceStamped in the map frame.
+pub(super) fn pose_cdr(p: &Pose) -> Vec<u8> {
+    let mut cdr = Cdr::new();
+    cdr.header(p.stamp_s, MAP_FRAME);
+    cdr.f64s(&[p.x_m, p.y_m, 0.0]);
+    cdr.quaternion_rpy([0.0, 0.0, p.yaw_rad]);
     cdr.f64s(&[0.0; 36]);
     cdr.0
 }
@@ -144,13 +155,14 @@ pub(super) fn imu_cdr(i: &Imu) -> Vec<u8> {
 pub(super) fn laser_scan_cdr(s: &Scan) -> Vec<u8> {
     let mut cdr = Cdr::new();
     cdr.header(s.stamp_s, BASE_FRAME);
+    let b = &s.beams;
     // ROS's angle_max is the angle of the last ray.
-    let last = s.ranges_m.len().saturating_sub(1) as f64;
-    let angle_max_rad = s.angle_min_rad + last * s.angle_increment_rad;
-    for v in [s.angle_min_rad, angle_max_rad, s.angle_increment_rad, 0.0, 0.0, 0.0, s.range_max_m] {
+    let last = b.ranges_m.len().saturating_sub(1) as f64;
+    let angle_max_rad = b.angle_min_rad + last * b.angle_increment_rad;
+    for v in [b.angle_min_rad, angle_max_rad, b.angle_increment_rad, 0.0, 0.0, b.range_min_m, b.range_max_m] {
         cdr.f32(v as f32);
     }
-    cdr.f32_sequence(s.ranges_m.iter().map(|&r| r as f32));
+    cdr.f32_sequence(b.ranges_m.iter().map(|&r| r as f32));
     cdr.f32_sequence(std::iter::empty());
     cdr.0
 }

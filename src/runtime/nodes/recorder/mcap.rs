@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use mcap::records::MessageHeader;
 
-use super::cdr::{Cdr, diagnostic_array_cdr, imu_cdr, laser_scan_cdr, odometry_cdr, twist_cdr};
+use super::cdr::{Cdr, diagnostic_array_cdr, imu_cdr, laser_scan_cdr, odometry_cdr, pose_cdr, twist_cdr};
 use super::schema::{JSON_SCHEMA, NUMBER, ROS2MSG, STRING, Schema, json_schema, schema};
 use crate::msg::Msg;
 use crate::runtime::node::ParamError;
@@ -137,6 +137,7 @@ impl Recorder {
         let data = match msg {
             Msg::CmdVel(c) | Msg::PolicyCmd(c) => twist_cdr(c, commands),
             Msg::Odom(o) => odometry_cdr(o),
+            Msg::Pose(p) => pose_cdr(p),
             Msg::Imu(i) => imu_cdr(i),
             Msg::Scan(s) => laser_scan_cdr(s),
             Msg::EStop(on) => {

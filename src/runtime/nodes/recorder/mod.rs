@@ -125,8 +125,8 @@ mod tests {
         ActiveSubtask, Avoid, DiagnosticLevel, GoalRequest, MissionPhase, MissionStatus, SafetyStatus,
         SafetyVerdict, SubtaskEvent, SubtaskOutcome, TipsUpdate,
     };
-    use crate::msg::{Command, Diagnostic, Imu, Odom, Scan};
-    use sim::{PlanarState, VelocityCmd};
+    use crate::msg::{Command, Diagnostic, Imu, Odom, Pose, Scan};
+    use sim::{LaserScan, PlanarState, VelocityCmd};
     use std::collections::BTreeMap;
     use std::path::Path;
 
@@ -226,12 +226,16 @@ mod tests {
                 0.05,
                 Msg::Scan(Scan {
                     stamp_s: 0.05,
-                    angle_min_rad: -1.5,
-                    angle_increment_rad: 0.5,
-                    range_max_m: 10.0,
-                    ranges_m: vec![1.0, 2.0, 10.0, 3.5, 4.0, 10.0, 0.5],
+                    beams: LaserScan {
+                        angle_min_rad: -1.5,
+                        angle_increment_rad: 0.5,
+                        range_min_m: 0.1,
+                        range_max_m: 10.0,
+                        ranges_m: vec![1.0, 2.0, f64::INFINITY, 3.5, 4.0, 10.0, 0.5],
+                    },
                 }),
             ),
+            (0.055, Msg::Pose(Pose { stamp_s: 0.055, x_m: 12.5, y_m: -3.0, yaw_rad: 0.4 })),
             (0.06, Msg::EStop(true)),
             (0.07, Msg::Goal(GoalRequest { goal: "shed".into() })),
             (0.08, Msg::Cancel),
@@ -412,10 +416,13 @@ mod tests {
         // Scan: 7 rays → angle_max is the angle of the last.
         let scan = Scan {
             stamp_s: 2.25,
-            angle_min_rad: -1.5,
-            angle_increment_rad: 0.5,
-            range_max_m: 10.0,
-            ranges_m: vec![1.0; 7],
+            beams: LaserScan {
+                angle_min_rad: -1.5,
+                angle_increment_rad: 0.5,
+                range_min_m: 0.0,
+                range_max_m: 10.0,
+                ranges_m: vec![1.0; 7],
+            },
         };
         let bytes = laser_scan_cdr(&scan);
         let mut r = CdrReader::new(&bytes);

@@ -85,6 +85,11 @@ const POSE_WITH_COVARIANCE: Ros2Type = Ros2Type {
     text: "geometry_msgs/Pose pose\nfloat64[36] covariance\n",
     deps: &[&POSE],
 };
+const POSE_WITH_COVARIANCE_STAMPED: Ros2Type = Ros2Type {
+    name: "geometry_msgs/msg/PoseWithCovarianceStamped",
+    text: "std_msgs/Header header\ngeometry_msgs/PoseWithCovariance pose\n",
+    deps: &[&HEADER, &POSE_WITH_COVARIANCE],
+};
 const TWIST: Ros2Type = Ros2Type {
     name: "geometry_msgs/msg/Twist",
     text: "geometry_msgs/Vector3 linear\ngeometry_msgs/Vector3 angular\n",
@@ -154,6 +159,7 @@ pub(super) fn schema(topic: Topic, commands: CommandType) -> Schema {
             CommandType::TwistStamped => TWIST_STAMPED.schema(),
         },
         Topic::Odom => ODOMETRY.schema(),
+        Topic::Pose => POSE_WITH_COVARIANCE_STAMPED.schema(),
         Topic::Imu => IMU.schema(),
         Topic::Scan => LASER_SCAN.schema(),
         Topic::EStop => BOOL.schema(),
