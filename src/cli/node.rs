@@ -2,9 +2,10 @@
 //! reads `--ros-args` (`-r __ns:=/w200_0000`, `--params-file FILE`, `-p bundle:=DIR`) from
 //! the process arguments.
 
-use sim2real::msg::{DEFAULT_NAMESPACE, PoseSource};
+use sim2real::msg::DEFAULT_NAMESPACE;
 use sim2real::ros::{self, SpinOptions, TwistKind};
 use sim2real::runtime::Params;
+use sim2real::runtime::nodes::policy_executor;
 use sim2real::runtime::registry::{self, NODE_NAMES};
 
 use super::{Code, Failure};
@@ -48,11 +49,8 @@ pub fn run(args: Args) -> Result<Code, Failure> {
         e => Failure::invalid(e),
     })?;
     let twist = TwistKind::from_use_stamped(params.bool("use_stamped").unwrap_or(false));
-    let pose = match (params.string("pose_topic"), params.string("pose_type")) {
-        (Ok(topic), Ok(kind)) => PoseSource::from_params(topic, kind)
-            .map_err(|e| Failure::invalid(anyhow::anyhow!("pose_type: {e}")))?,
-        _ => PoseSource::Odometry,
-    };
+    // Nodes without the pose parameters take the pose from odometry (if at all).
+    let pose = policy_executor::pose_source(&params).unwrap_or_default();
     ros::spin(node, DEFAULT_NAMESPACE, &SpinOptions { twist, stop: None, pose }).map_err(Failure::runtime)?;
     Ok(Code::Success)
 }

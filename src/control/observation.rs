@@ -51,8 +51,9 @@ pub fn range_contract(rays: &sim::RayConfig) -> RangeContract {
 }
 
 /// Checks that a policy contract senses and acts as a scenario does: range entries formed by
-/// this definition from its `rays`, actions scaled and reverse-capped by its action `scale`. A policy trained under other rays or another action contract would see or act
-/// differently from what was certified. The message names the contract field.
+/// this definition from its `rays`, actions scaled and reverse-capped by its action `scale`. A
+/// policy trained under other rays or another action contract would see or act differently
+/// from what was certified. The message names the contract field.
 pub fn check_contract(rays: &sim::RayConfig, s: &ActionScale, contract: &Contract) -> Result<(), String> {
     let want = range_contract(rays);
     if contract.ranges.as_ref() != Some(&want) {

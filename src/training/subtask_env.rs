@@ -188,10 +188,7 @@ impl SubtaskEnv {
         if !(policy_hz > 0.0 && ratio.is_finite() && k >= 1.0 && (ratio - k).abs() < 1e-6) {
             return Err(Error::PolicyRate { policy_hz, control_hz });
         }
-        let rays = match fidelity {
-            Fidelity::Low => &scenario.low_fidelity().rays,
-            Fidelity::High => &scenario.high_fidelity().rays,
-        };
+        let rays = scenario.rays();
         let mut probe = ChaCha8Rng::seed_from_u64(0);
         if subtask.entry().sample(&mut probe).is_none() {
             return Err(Error::EmptyEntry { subtask: subtask.id().to_string() });

@@ -144,6 +144,7 @@ impl HighFidelity {
     pub fn new(robot: RobotParams, world: Arc<World>, config: HighFidelityConfig) -> Result<Self, Error> {
         validate(&robot, &world, &config)?;
         let reducer = crate::ScanReducer::new(config.rays.clone());
+        let sensors = Sensors { scan: config.rays.simulated_scan(), ..Sensors::default() };
         let ratio = config.physics_hz / robot.control_hz;
         let substeps = ratio.round();
         check(
@@ -213,7 +214,7 @@ impl HighFidelity {
             steps: 0,
             prev_linvel: [0.0; 3],
             accel: [0.0; 3],
-            sensors: Sensors::default(),
+            sensors,
             reducer,
         };
         // One step builds the broad phase's tree of the static colliders, which ray casts use.
@@ -455,9 +456,6 @@ impl HighFidelity {
         let origin_z = self.terrain.height_m(s.x_m, s.y_m) + self.robot.lidar_height_m;
         let rays = &self.config.rays;
         let mut scan = std::mem::take(&mut self.sensors.scan);
-        if scan.ranges_m.is_empty() {
-            scan = rays.simulated_scan();
-        }
         {
             let query = self.physics.broad_phase.as_query_pipeline(
                 self.physics.narrow_phase.query_dispatcher(),
